@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Create Logbook's table in a local DynamoDB engine from template.yaml's `Table` resource.
+
+template.yaml is the only definition of the table; this reads its Properties so the local table
+and the deployed one cannot drift apart. Idempotent: an existing table is left as it is.
+
+usage: create_table.py ENDPOINT_URL [TABLE_NAME]
+"""
+import sys
+from pathlib import Path
+
+import boto3
+import yaml
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation short-form tags (!Ref, !Sub, ...) as plain values."""
+
+
+_CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
+def table_properties():
+    template = Path(__file__).resolve().parent.parent / "template.yaml"
+    doc = yaml.load(template.read_text(), Loader=_CfnLoader)
+    return doc["Resources"]["Table"]["Properties"]
+
+
+def main():
+    endpoint = sys.argv[1]
+    name = sys.argv[2] if len(sys.argv) > 2 else "logbook"
+    props = table_properties()
+    ddb = boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    if name in ddb.list_tables()["TableNames"]:
+        print(f"table {name} already exists")
+        return
+    ddb.create_table(
+        TableName=name,
+        BillingMode=props["BillingMode"],
+        AttributeDefinitions=props["AttributeDefinitions"],
+        KeySchema=props["KeySchema"],
+        GlobalSecondaryIndexes=props["GlobalSecondaryIndexes"],
+    )
+    ddb.get_waiter("table_exists").wait(TableName=name)
+    ttl = props["TimeToLiveSpecification"]
+    ddb.update_time_to_live(
+        TableName=name,
+        TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": ttl["Enabled"]},
+    )
+    print(f"created table {name}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,10 @@
+//! The Logs model without I/O: request types and their validation into typed commands, resource
+//! types and their wire views, ARNs, and pagination tokens.
+
+pub mod arn;
+pub mod logs;
+pub mod token;
+pub mod validate;
+
+pub use token::TokenCodec;
+pub use validate::Violations;

@@ -1,0 +1,582 @@
+//! CloudWatch Logs resources, requests and their validation into typed commands.
+//!
+//! Request types mirror the wire (camelCase, every member optional so that a missing one becomes a
+//! `ValidationException` rather than a serde error); `validate` turns them into commands whose
+//! fields are known good.
+
+use std::collections::{BTreeMap, HashMap};
+
+use logbook_protocol::{ApiError, ErrorCode};
+use serde::{Deserialize, Serialize};
+
+use crate::arn;
+use crate::validate::Violations;
+
+/// The retention values AWS accepts, in days.
+pub const RETENTION_DAYS: &[i64] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+pub const MAX_LOG_GROUPS: i64 = 5_000;
+pub const MAX_TAGS: usize = 50;
+const TAG_KEY_PATTERN: &str = r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]+)$";
+const TAG_VALUE_PATTERN: &str = r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$";
+
+pub const GROUP_EXISTS: &str = "The specified log group already exists";
+pub const GROUP_MISSING: &str = "The specified log group does not exist.";
+pub const STREAM_EXISTS: &str = "The specified log stream already exists";
+pub const STREAM_MISSING: &str = "The specified log stream does not exist.";
+
+// ---------------------------------------------------------------------------------------------
+// Resources
+
+/// A log group as stored. `id` is immutable and unique: children are keyed by it, so a deleted
+/// group's children vanish with it and a re-created group starts empty.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogGroup {
+    pub id: String,
+    pub name: String,
+    pub creation_time: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_in_days: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default)]
+    pub metric_filter_count: i64,
+    #[serde(default)]
+    pub stored_bytes: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogGroupView {
+    pub log_group_name: String,
+    pub creation_time: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention_in_days: Option<i64>,
+    pub metric_filter_count: i64,
+    pub arn: String,
+    pub stored_bytes: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+    pub log_group_class: &'static str,
+    pub log_group_arn: String,
+}
+
+impl LogGroup {
+    pub fn view(&self, region: &str, account: &str) -> LogGroupView {
+        LogGroupView {
+            log_group_name: self.name.clone(),
+            creation_time: self.creation_time,
+            retention_in_days: self.retention_in_days,
+            metric_filter_count: self.metric_filter_count,
+            arn: arn::log_group_wildcard(region, account, &self.name),
+            stored_bytes: self.stored_bytes,
+            kms_key_id: self.kms_key_id.clone(),
+            log_group_class: "STANDARD",
+            log_group_arn: arn::log_group(region, account, &self.name),
+        }
+    }
+}
+
+/// A log stream as stored; the event fields are filled in by ingestion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogStream {
+    pub id: String,
+    pub name: String,
+    pub creation_time: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_event_timestamp: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_event_timestamp: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_ingestion_time: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_sequence_token: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogStreamView {
+    pub log_stream_name: String,
+    pub creation_time: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_event_timestamp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_event_timestamp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_ingestion_time: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload_sequence_token: Option<String>,
+    pub arn: String,
+    /// Deprecated by AWS and always 0 there too.
+    pub stored_bytes: i64,
+}
+
+impl LogStream {
+    pub fn view(&self, region: &str, account: &str, group: &str) -> LogStreamView {
+        LogStreamView {
+            log_stream_name: self.name.clone(),
+            creation_time: self.creation_time,
+            first_event_timestamp: self.first_event_timestamp,
+            last_event_timestamp: self.last_event_timestamp,
+            last_ingestion_time: self.last_ingestion_time,
+            upload_sequence_token: self.upload_sequence_token.clone(),
+            arn: arn::log_stream(region, account, group, &self.name),
+            stored_bytes: 0,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+/// Every request that names just a log group.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupRequest {
+    pub log_group_name: Option<String>,
+}
+
+impl GroupRequest {
+    pub fn validate(self) -> Result<String, ApiError> {
+        let mut v = Violations::new();
+        let name = v.required("logGroupName", self.log_group_name.as_deref());
+        v.group_name("logGroupName", name);
+        v.finish()?;
+        Ok(self.log_group_name.unwrap_or_default())
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateLogGroupRequest {
+    pub log_group_name: Option<String>,
+    pub kms_key_id: Option<String>,
+    pub tags: Option<HashMap<String, String>>,
+}
+
+pub struct CreateLogGroup {
+    pub name: String,
+    pub kms_key_id: Option<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+impl CreateLogGroupRequest {
+    pub fn validate(self) -> Result<CreateLogGroup, ApiError> {
+        let mut v = Violations::new();
+        let name = v.required("logGroupName", self.log_group_name.as_deref());
+        v.group_name("logGroupName", name);
+        v.length("kmsKeyId", self.kms_key_id.as_deref(), 0, 256);
+        if let Some(tags) = &self.tags {
+            tag_map(&mut v, tags, 1);
+        }
+        v.finish()?;
+        if let Some(k) = &self.kms_key_id {
+            kms_key_arn(k)?;
+        }
+        if let Some(tags) = &self.tags {
+            reserved_tag_keys(tags.keys())?;
+        }
+        Ok(CreateLogGroup {
+            name: self.log_group_name.unwrap_or_default(),
+            kms_key_id: self.kms_key_id,
+            tags: self.tags.unwrap_or_default().into_iter().collect(),
+        })
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DescribeLogGroupsRequest {
+    pub log_group_name_prefix: Option<String>,
+    pub next_token: Option<String>,
+    pub limit: Option<i64>,
+}
+
+pub struct DescribeLogGroups {
+    pub prefix: Option<String>,
+    pub next_token: Option<String>,
+    pub limit: usize,
+}
+
+impl DescribeLogGroupsRequest {
+    pub fn validate(self) -> Result<DescribeLogGroups, ApiError> {
+        let mut v = Violations::new();
+        v.group_name("logGroupNamePrefix", self.log_group_name_prefix.as_deref());
+        v.length("nextToken", self.next_token.as_deref(), 1, usize::MAX);
+        v.range("limit", self.limit, 1, 50);
+        v.finish()?;
+        Ok(DescribeLogGroups {
+            prefix: self.log_group_name_prefix,
+            next_token: self.next_token,
+            limit: self.limit.unwrap_or(50) as usize,
+        })
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PutRetentionPolicyRequest {
+    pub log_group_name: Option<String>,
+    pub retention_in_days: Option<i64>,
+}
+
+impl PutRetentionPolicyRequest {
+    pub fn validate(self) -> Result<(String, i64), ApiError> {
+        let mut v = Violations::new();
+        let name = v.required("logGroupName", self.log_group_name.as_deref());
+        v.group_name("logGroupName", name);
+        let days = self.retention_in_days.map(|d| d.to_string());
+        v.required("retentionInDays", days.as_deref());
+        let allowed: Vec<String> = RETENTION_DAYS.iter().map(i64::to_string).collect();
+        let allowed: Vec<&str> = allowed.iter().map(String::as_str).collect();
+        v.one_of("retentionInDays", days.as_deref(), &allowed);
+        v.finish()?;
+        Ok((self.log_group_name.unwrap_or_default(), self.retention_in_days.unwrap_or_default()))
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TagLogGroupRequest {
+    pub log_group_name: Option<String>,
+    pub tags: Option<HashMap<String, String>>,
+}
+
+impl TagLogGroupRequest {
+    pub fn validate(self) -> Result<(String, BTreeMap<String, String>), ApiError> {
+        let mut v = Violations::new();
+        let name = v.required("logGroupName", self.log_group_name.as_deref());
+        v.group_name("logGroupName", name);
+        match &self.tags {
+            None => {
+                v.required("tags", None);
+            }
+            Some(tags) => tag_map(&mut v, tags, 1),
+        }
+        v.finish()?;
+        let tags = self.tags.unwrap_or_default();
+        reserved_tag_keys(tags.keys())?;
+        Ok((self.log_group_name.unwrap_or_default(), tags.into_iter().collect()))
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UntagLogGroupRequest {
+    pub log_group_name: Option<String>,
+    pub tags: Option<Vec<String>>,
+}
+
+impl UntagLogGroupRequest {
+    pub fn validate(self) -> Result<(String, Vec<String>), ApiError> {
+        let mut v = Violations::new();
+        let name = v.required("logGroupName", self.log_group_name.as_deref());
+        v.group_name("logGroupName", name);
+        match &self.tags {
+            None => {
+                v.required("tags", None);
+            }
+            Some(keys) => {
+                if keys.is_empty() {
+                    v.push("tags", Some("[]"), "Member must have length greater than or equal to 1");
+                }
+                for k in keys {
+                    tag_key(&mut v, k);
+                }
+            }
+        }
+        v.finish()?;
+        Ok((self.log_group_name.unwrap_or_default(), self.tags.unwrap_or_default()))
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssociateKmsKeyRequest {
+    pub log_group_name: Option<String>,
+    pub kms_key_id: Option<String>,
+}
+
+impl AssociateKmsKeyRequest {
+    pub fn validate(self) -> Result<(String, String), ApiError> {
+        let mut v = Violations::new();
+        let name = v.required("logGroupName", self.log_group_name.as_deref());
+        v.group_name("logGroupName", name);
+        let key = v.required("kmsKeyId", self.kms_key_id.as_deref());
+        v.length("kmsKeyId", key, 0, 256);
+        v.finish()?;
+        let key = self.kms_key_id.unwrap_or_default();
+        kms_key_arn(&key)?;
+        Ok((self.log_group_name.unwrap_or_default(), key))
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamRequest {
+    pub log_group_name: Option<String>,
+    pub log_stream_name: Option<String>,
+}
+
+impl StreamRequest {
+    pub fn validate(self) -> Result<(String, String), ApiError> {
+        let mut v = Violations::new();
+        let group = v.required("logGroupName", self.log_group_name.as_deref());
+        v.group_name("logGroupName", group);
+        let stream = v.required("logStreamName", self.log_stream_name.as_deref());
+        v.stream_name("logStreamName", stream);
+        v.finish()?;
+        Ok((self.log_group_name.unwrap_or_default(), self.log_stream_name.unwrap_or_default()))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamOrder {
+    LogStreamName,
+    LastEventTime,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DescribeLogStreamsRequest {
+    pub log_group_name: Option<String>,
+    pub log_stream_name_prefix: Option<String>,
+    pub order_by: Option<String>,
+    pub descending: Option<bool>,
+    pub next_token: Option<String>,
+    pub limit: Option<i64>,
+}
+
+pub struct DescribeLogStreams {
+    pub group: String,
+    pub prefix: Option<String>,
+    pub order: StreamOrder,
+    pub descending: bool,
+    pub next_token: Option<String>,
+    pub limit: usize,
+}
+
+impl DescribeLogStreamsRequest {
+    pub fn validate(self) -> Result<DescribeLogStreams, ApiError> {
+        let mut v = Violations::new();
+        let group = v.required("logGroupName", self.log_group_name.as_deref());
+        v.group_name("logGroupName", group);
+        v.stream_name("logStreamNamePrefix", self.log_stream_name_prefix.as_deref());
+        v.one_of("orderBy", self.order_by.as_deref(), &["LogStreamName", "LastEventTime"]);
+        v.length("nextToken", self.next_token.as_deref(), 1, usize::MAX);
+        v.range("limit", self.limit, 1, 50);
+        v.finish()?;
+        let order = match self.order_by.as_deref() {
+            Some("LastEventTime") => StreamOrder::LastEventTime,
+            _ => StreamOrder::LogStreamName,
+        };
+        if order == StreamOrder::LastEventTime && self.log_stream_name_prefix.is_some() {
+            return Err(ApiError::invalid_parameter(
+                "Cannot order by LastEventTime with a logStreamNamePrefix.",
+            ));
+        }
+        Ok(DescribeLogStreams {
+            group: self.log_group_name.unwrap_or_default(),
+            prefix: self.log_stream_name_prefix,
+            order,
+            descending: self.descending.unwrap_or(false),
+            next_token: self.next_token,
+            limit: self.limit.unwrap_or(50) as usize,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared checks
+
+fn is_tag_char(c: char, extra: &str) -> bool {
+    c.is_alphabetic() || c.is_numeric() || c.is_whitespace() || extra.contains(c)
+}
+
+fn tag_key(v: &mut Violations, k: &str) {
+    v.length("tags", Some(k), 1, 128);
+    v.pattern("tags", Some(k), |s| !s.is_empty() && s.chars().all(|c| is_tag_char(c, "_.:/=+-@")), TAG_KEY_PATTERN);
+}
+
+fn tag_map(v: &mut Violations, tags: &HashMap<String, String>, min: usize) {
+    let rendered = || {
+        let mut pairs: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        pairs.sort();
+        format!("{{{}}}", pairs.join(", "))
+    };
+    if tags.len() < min {
+        v.push("tags", Some(&rendered()), &format!("Member must have length greater than or equal to {min}"));
+    }
+    if tags.len() > MAX_TAGS {
+        v.push("tags", Some(&rendered()), &format!("Member must have length less than or equal to {MAX_TAGS}"));
+    }
+    let mut keys: Vec<&String> = tags.keys().collect();
+    keys.sort();
+    for k in keys {
+        tag_key(v, k);
+        let value = &tags[k];
+        v.length("tags", Some(value), 0, 256);
+        v.pattern("tags", Some(value), |s| s.chars().all(|c| is_tag_char(c, "_.:/=+-@")), TAG_VALUE_PATTERN);
+    }
+}
+
+fn reserved_tag_keys<'a>(mut keys: impl Iterator<Item = &'a String>) -> Result<(), ApiError> {
+    match keys.find(|k| k.to_ascii_lowercase().starts_with("aws:")) {
+        Some(k) => Err(ApiError::invalid_parameter(format!(
+            "Tag keys beginning with 'aws:' are reserved for AWS use: '{k}'."
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// A KMS key ARN: `arn:{partition}:kms:{region}:{12-digit account}:key/{id}`.
+pub fn kms_key_arn(key: &str) -> Result<(), ApiError> {
+    let parts: Vec<&str> = key.splitn(6, ':').collect();
+    let ok = matches!(parts.as_slice(),
+        ["arn", partition, "kms", region, account, resource]
+            if partition.starts_with("aws")
+                && !region.is_empty()
+                && account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())
+                && resource.strip_prefix("key/").is_some_and(|id| !id.is_empty()
+                    && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::InvalidParameterException,
+            format!("Specified KMS key '{key}' is not a valid key ARN. Expected arn:aws:kms:<region>:<account-id>:key/<key-id>."),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(r: Result<impl Sized, ApiError>) -> Option<(ErrorCode, String)> {
+        r.err().map(|e| (e.code, e.message))
+    }
+
+    #[test]
+    fn kms_keys() {
+        let cases = [
+            ("arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab", true),
+            ("arn:aws-cn:kms:cn-north-1:123456789012:key/abc", true),
+            ("arn:aws:kms:us-east-1:123456789012:alias/my-key", false),
+            ("arn:aws:kms:us-east-1:12345:key/abc", false),
+            ("arn:aws:s3:us-east-1:123456789012:key/abc", false),
+            ("1234abcd-12ab-34cd-56ef-1234567890ab", false),
+            ("arn:aws:kms:us-east-1:123456789012:key/", false),
+            ("", false),
+        ];
+        for (k, ok) in cases {
+            assert_eq!(kms_key_arn(k).is_ok(), ok, "{k}");
+        }
+    }
+
+    #[test]
+    fn describe_log_streams_rules() {
+        let cases: Vec<(DescribeLogStreamsRequest, Option<ErrorCode>)> = vec![
+            (DescribeLogStreamsRequest { log_group_name: Some("g".into()), ..Default::default() }, None),
+            (DescribeLogStreamsRequest::default(), Some(ErrorCode::ValidationException)),
+            (
+                DescribeLogStreamsRequest {
+                    log_group_name: Some("g".into()),
+                    order_by: Some("LastEventTime".into()),
+                    log_stream_name_prefix: Some("a".into()),
+                    ..Default::default()
+                },
+                Some(ErrorCode::InvalidParameterException),
+            ),
+            (
+                DescribeLogStreamsRequest {
+                    log_group_name: Some("g".into()),
+                    order_by: Some("Size".into()),
+                    ..Default::default()
+                },
+                Some(ErrorCode::ValidationException),
+            ),
+            (
+                DescribeLogStreamsRequest { log_group_name: Some("g".into()), limit: Some(0), ..Default::default() },
+                Some(ErrorCode::ValidationException),
+            ),
+        ];
+        for (req, want) in cases {
+            let got = err(req.validate()).map(|(c, _)| c);
+            assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn retention_values() {
+        for d in RETENTION_DAYS {
+            let r = PutRetentionPolicyRequest { log_group_name: Some("g".into()), retention_in_days: Some(*d) };
+            assert!(r.validate().is_ok(), "{d}");
+        }
+        for d in [0, 2, 4, 366, 3654, -1] {
+            let r = PutRetentionPolicyRequest { log_group_name: Some("g".into()), retention_in_days: Some(d) };
+            let (code, msg) = err(r.validate()).unwrap();
+            assert_eq!(code, ErrorCode::ValidationException);
+            assert!(msg.contains(&format!("Value '{d}' at 'retentionInDays'")), "{msg}");
+        }
+        let r = PutRetentionPolicyRequest { log_group_name: Some("g".into()), retention_in_days: None };
+        assert!(err(r.validate()).unwrap().1.contains("Value null at 'retentionInDays'"));
+    }
+
+    #[test]
+    fn tags() {
+        let tag = |k: &str, v: &str| TagLogGroupRequest {
+            log_group_name: Some("g".into()),
+            tags: Some(HashMap::from([(k.to_owned(), v.to_owned())])),
+        };
+        let cases: Vec<(TagLogGroupRequest, Option<ErrorCode>)> = vec![
+            (tag("team", "core"), None),
+            (tag("a b_.:/=+-@é9", ""), None),
+            (tag("", "x"), Some(ErrorCode::ValidationException)),
+            (tag(&"k".repeat(129), "x"), Some(ErrorCode::ValidationException)),
+            (tag("k", &"v".repeat(257)), Some(ErrorCode::ValidationException)),
+            (tag("k!", "v"), Some(ErrorCode::ValidationException)),
+            (tag("k", "v$"), Some(ErrorCode::ValidationException)),
+            (tag("aws:reserved", "v"), Some(ErrorCode::InvalidParameterException)),
+            (
+                TagLogGroupRequest { log_group_name: Some("g".into()), tags: Some(HashMap::new()) },
+                Some(ErrorCode::ValidationException),
+            ),
+            (
+                TagLogGroupRequest {
+                    log_group_name: Some("g".into()),
+                    tags: Some((0..51).map(|i| (format!("k{i}"), "v".to_owned())).collect()),
+                },
+                Some(ErrorCode::ValidationException),
+            ),
+            (TagLogGroupRequest { log_group_name: Some("g".into()), tags: None }, Some(ErrorCode::ValidationException)),
+        ];
+        for (i, (req, want)) in cases.into_iter().enumerate() {
+            assert_eq!(err(req.validate()).map(|(c, _)| c), want, "case {i}");
+        }
+    }
+
+    #[test]
+    fn views_use_aws_arns() {
+        let g = LogGroup {
+            id: "01J".into(),
+            name: "app".into(),
+            creation_time: 5,
+            retention_in_days: Some(7),
+            kms_key_id: None,
+            tags: BTreeMap::new(),
+            metric_filter_count: 0,
+            stored_bytes: 0,
+        };
+        let v = serde_json::to_value(g.view("us-east-1", "123456789012")).unwrap();
+        assert_eq!(v["arn"], "arn:aws:logs:us-east-1:123456789012:log-group:app:*");
+        assert_eq!(v["logGroupArn"], "arn:aws:logs:us-east-1:123456789012:log-group:app");
+        assert_eq!(v["retentionInDays"], 7);
+        assert!(v.get("kmsKeyId").is_none());
+    }
+}

@@ -1,0 +1,98 @@
+//! Every error code Logbook returns, defined once, each knowing its HTTP status.
+
+use std::fmt;
+
+macro_rules! codes {
+    ($($code:ident = $status:literal,)*) => {
+        /// An AWS error code (`__type`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ErrorCode { $($code),* }
+
+        impl ErrorCode {
+            pub fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$code => stringify!($code)),* }
+            }
+
+            /// 400 for the caller's mistakes, 5xx only for our own faults.
+            pub fn status(self) -> u16 {
+                match self { $(ErrorCode::$code => $status),* }
+            }
+        }
+    };
+}
+
+codes! {
+    // Protocol and identity.
+    UnknownOperationException = 400,
+    SerializationException = 400,
+    ValidationException = 400,
+    MissingAuthenticationTokenException = 400,
+    IncompleteSignatureException = 400,
+    // CloudWatch Logs.
+    InvalidParameterException = 400,
+    ResourceNotFoundException = 400,
+    ResourceAlreadyExistsException = 400,
+    LimitExceededException = 400,
+    OperationAbortedException = 400,
+    ServiceUnavailableException = 500,
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error as the client sees it: `{"__type": code, "message": message}`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError { code, message: message.into() }
+    }
+
+    pub fn invalid_parameter(message: impl Into<String>) -> Self {
+        ApiError::new(ErrorCode::InvalidParameterException, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError::new(ErrorCode::ResourceNotFoundException, message)
+    }
+
+    /// Our own fault: the detail goes to the log, the client gets a generic sentence.
+    pub fn internal(detail: impl fmt::Display) -> Self {
+        tracing::error!(%detail, "internal error");
+        ApiError::new(
+            ErrorCode::ServiceUnavailableException,
+            "The service cannot complete the request.",
+        )
+    }
+
+    pub fn status(&self) -> u16 {
+        self.code.status()
+    }
+
+    pub fn to_body(&self) -> String {
+        serde_json::json!({ "__type": self.code.as_str(), "message": self.message }).to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_is_aws_shaped() {
+        let e = ApiError::not_found("The specified log group does not exist.");
+        let v: serde_json::Value = serde_json::from_str(&e.to_body()).unwrap();
+        assert_eq!(v["__type"], "ResourceNotFoundException");
+        assert_eq!(v["message"], "The specified log group does not exist.");
+        assert_eq!(e.status(), 400);
+        assert_eq!(ApiError::internal("boom").status(), 500);
+    }
+}

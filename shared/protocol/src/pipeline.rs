@@ -1,0 +1,207 @@
+//! The one request pipeline every group function runs: resolve the target, check that this group
+//! serves it, resolve the caller, hand the body to the group, encode the answer. Handlers see a
+//! [`Call`] and return JSON or an [`ApiError`]; they never build HTTP responses themselves.
+
+use std::future::Future;
+
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::de::DeserializeOwned;
+
+use crate::action::{Action, Group, Target};
+use crate::error::{ApiError, ErrorCode};
+use crate::identity::{Identity, IdentityConfig};
+
+pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+pub const REQUEST_ID_HEADER: &str = "x-amzn-RequestId";
+
+/// One decoded call, ready for a group's handler.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub action: Action,
+    pub identity: Identity,
+    pub request_id: String,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+    body: Vec<u8>,
+}
+
+impl Call {
+    /// The body as the action's request type. Bodies that are not a JSON object, and members of
+    /// the wrong JSON type, are `SerializationException`s, as AWS answers them. Required members
+    /// are `Option`s in request types so that their absence becomes a `ValidationException`.
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &self.body };
+        let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+            ApiError::new(ErrorCode::SerializationException, format!("The request body is not valid JSON: {e}"))
+        })?;
+        if !value.is_object() {
+            return Err(ApiError::new(
+                ErrorCode::SerializationException,
+                "Start of structure or map found where not expected.",
+            ));
+        }
+        serde_json::from_value(value)
+            .map_err(|e| ApiError::new(ErrorCode::SerializationException, e.to_string()))
+    }
+}
+
+/// A group function: the actions it serves and how.
+pub trait Dispatch: Sync {
+    fn group(&self) -> Group;
+    fn dispatch(&self, call: Call) -> impl Future<Output = Result<serde_json::Value, ApiError>> + Send;
+}
+
+/// Decode → call → encode. Never fails: every outcome is an HTTP response.
+pub async fn handle<D: Dispatch>(group: &D, ids: &IdentityConfig, req: Request) -> Response<Body> {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let result = match prepare(group.group(), ids, &req, &request_id) {
+        Ok(call) => {
+            let action = call.action;
+            let outcome = group.dispatch(call).await;
+            if let Err(e) = &outcome {
+                tracing::info!(%action, code = %e.code, request_id, "client error");
+            }
+            outcome
+        }
+        Err(e) => Err(e),
+    };
+    encode(&request_id, result)
+}
+
+/// Serves a group as a Lambda function behind API Gateway (or `cargo lambda watch`).
+pub async fn run<D: Dispatch + 'static>(group: D) -> Result<(), lambda_http::Error> {
+    // Built once per cold start and kept for the life of the instance.
+    let ids: &'static IdentityConfig = Box::leak(Box::new(IdentityConfig::from_env()));
+    let group: &'static D = Box::leak(Box::new(group));
+    lambda_http::run(lambda_http::service_fn(move |req| async move {
+        Ok::<_, std::convert::Infallible>(handle(group, ids, req).await)
+    }))
+    .await
+}
+
+fn prepare(group: Group, ids: &IdentityConfig, req: &Request, request_id: &str) -> Result<Call, ApiError> {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let action = match Target::parse(header("x-amz-target")) {
+        Target::Known(a) if a.group() == Some(group) => a,
+        Target::Known(a) => {
+            return Err(ApiError::new(
+                ErrorCode::UnknownOperationException,
+                format!("The {} function does not serve {a}.", group.bin_name()),
+            ));
+        }
+        Target::Unknown(t) => return Err(unknown_operation(&t)),
+    };
+    let identity = ids.resolve(req.headers())?;
+    Ok(Call {
+        action,
+        identity,
+        request_id: request_id.to_owned(),
+        source_ip: source_ip(req),
+        user_agent: header("user-agent").map(str::to_owned),
+        body: req.body().as_ref().to_vec(),
+    })
+}
+
+/// The error for a target no function serves.
+pub fn unknown_operation(target: &str) -> ApiError {
+    let message = if target.is_empty() {
+        "Missing X-Amz-Target header.".to_owned()
+    } else {
+        format!("Operation {target} is not supported.")
+    };
+    ApiError::new(ErrorCode::UnknownOperationException, message)
+}
+
+fn source_ip(req: &Request) -> Option<String> {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(c)) => c.http.source_ip.clone(),
+        Some(RequestContext::ApiGatewayV1(c)) => c.identity.source_ip.clone(),
+        _ => None,
+    }
+    .or_else(|| {
+        let xff = req.headers().get("x-forwarded-for")?.to_str().ok()?;
+        xff.split(',').next().map(|s| s.trim().to_owned())
+    })
+}
+
+pub fn encode(request_id: &str, result: Result<serde_json::Value, ApiError>) -> Response<Body> {
+    let (status, body) = match result {
+        Ok(serde_json::Value::Null) => (200, Body::Empty),
+        Ok(v) => (200, Body::Text(v.to_string())),
+        Err(e) => (e.status(), Body::Text(e.to_body())),
+    };
+    Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, CONTENT_TYPE)
+        .header(REQUEST_ID_HEADER, request_id)
+        .body(body)
+        .expect("static headers are valid")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::action::Group;
+
+    struct Echo;
+
+    impl Dispatch for Echo {
+        fn group(&self) -> Group {
+            Group::LogGroups
+        }
+        async fn dispatch(&self, call: Call) -> Result<serde_json::Value, ApiError> {
+            let v: serde_json::Value = call.decode()?;
+            Ok(serde_json::json!({ "action": call.action.name(), "account": call.identity.account_id, "body": v }))
+        }
+    }
+
+    fn request(target: Option<&str>, body: &str, signed: bool) -> Request {
+        let mut b = http::Request::builder().method("POST").uri("/");
+        if let Some(t) = target {
+            b = b.header("x-amz-target", t);
+        }
+        if signed {
+            b = b.header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=111122223333/20261120/us-east-1/logs/aws4_request, \
+                 SignedHeaders=host, Signature=00",
+            );
+        }
+        b.body(Body::Text(body.to_owned())).unwrap()
+    }
+
+    async fn run(target: Option<&str>, body: &str, signed: bool) -> (u16, serde_json::Value) {
+        let resp = handle(&Echo, &IdentityConfig::default(), request(target, body, signed)).await;
+        assert!(resp.headers().get(REQUEST_ID_HEADER).is_some(), "every response has a request id");
+        let status = resp.status().as_u16();
+        let v = serde_json::from_slice(resp.body().as_ref()).unwrap_or(serde_json::Value::Null);
+        (status, v)
+    }
+
+    #[tokio::test]
+    async fn pipeline_outcomes() {
+        let t = Some("Logs_20140328.CreateLogGroup");
+        let cases: &[(Option<&str>, &str, bool, u16, &str)] = &[
+            (t, r#"{"logGroupName":"a"}"#, true, 200, ""),
+            (t, "", true, 200, ""),
+            (t, "not json", true, 400, "SerializationException"),
+            (t, "[1,2]", true, 400, "SerializationException"),
+            (t, "{}", false, 400, "MissingAuthenticationTokenException"),
+            (Some("Logs_20140328.Nope"), "{}", true, 400, "UnknownOperationException"),
+            (None, "{}", true, 400, "UnknownOperationException"),
+            // Served by another group: this function refuses it.
+            (Some("Logs_20140328.CreateLogStream"), "{}", true, 400, "UnknownOperationException"),
+        ];
+        for (target, body, signed, status, code) in cases {
+            let (s, v) = run(*target, body, *signed).await;
+            assert_eq!(s, *status, "{target:?} {body:?}");
+            if code.is_empty() {
+                assert_eq!(v["account"], "111122223333");
+            } else {
+                assert_eq!(v["__type"], *code, "{target:?} {body:?}");
+                assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()));
+            }
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! Log group items: create and delete as conditional transactions with the account's group
+//! counter, so two racing creates give one winner and the 5,000 limit holds under concurrency.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use logbook_model::logs::{GROUP_EXISTS, GROUP_MISSING, LogGroup, MAX_LOG_GROUPS};
+use logbook_protocol::{ApiError, ErrorCode, Identity};
+
+use crate::keys;
+use crate::{Store, from_item, internal, n, s, to_item};
+
+/// Attempts for a transaction that loses a race on the shared counter before we report
+/// `OperationAbortedException` ("multiple requests to update the same resource were in conflict").
+const CONFLICT_ATTEMPTS: u32 = 8;
+
+/// A change to one existing group.
+#[derive(Debug, Clone)]
+pub enum GroupChange {
+    SetRetention(i64),
+    ClearRetention,
+    SetKmsKey(String),
+    ClearKmsKey,
+    Tag(Vec<(String, String)>),
+    Untag(Vec<String>),
+}
+
+impl Store {
+    pub async fn create_group(&self, id: &Identity, group: &LogGroup) -> Result<(), ApiError> {
+        let key = keys::group(id, &group.name);
+        let mut item = to_item(group)?;
+        item.extend(key.item());
+        item.insert("type".into(), s("group"));
+        let put = Put::builder()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(internal)?;
+        let count = Update::builder()
+            .table_name(self.table())
+            .set_key(Some(keys::counters(id).item()))
+            .update_expression("ADD groups :one")
+            .condition_expression("attribute_not_exists(groups) OR groups < :max")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":max", n(MAX_LOG_GROUPS))
+            .build()
+            .map_err(internal)?;
+        let items = [TransactWriteItem::builder().put(put).build(), TransactWriteItem::builder().update(count).build()];
+        self.transact(&items, |failed| match failed {
+            0 => ApiError::new(ErrorCode::ResourceAlreadyExistsException, GROUP_EXISTS),
+            _ => ApiError::new(
+                ErrorCode::LimitExceededException,
+                format!("Resource limit exceeded: an account can have at most {MAX_LOG_GROUPS} log groups."),
+            ),
+        })
+        .await
+    }
+
+    pub async fn get_group(&self, id: &Identity, name: &str) -> Result<Option<LogGroup>, ApiError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(keys::group(id, name).item()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(internal)?;
+        out.item.map(from_item).transpose()
+    }
+
+    /// The group, or AWS's `ResourceNotFoundException`.
+    pub async fn require_group(&self, id: &Identity, name: &str) -> Result<LogGroup, ApiError> {
+        self.get_group(id, name).await?.ok_or_else(|| ApiError::not_found(GROUP_MISSING))
+    }
+
+    /// Removes the group item (its children become unreachable at once, being keyed by the
+    /// group's id) and leaves a reclaim marker for the background sweeper.
+    pub async fn delete_group(&self, id: &Identity, name: &str) -> Result<(), ApiError> {
+        let group = self.require_group(id, name).await?;
+        let delete = Delete::builder()
+            .table_name(self.table())
+            .set_key(Some(keys::group(id, name).item()))
+            .condition_expression("id = :id")
+            .expression_attribute_values(":id", s(&group.id))
+            .build()
+            .map_err(internal)?;
+        let count = Update::builder()
+            .table_name(self.table())
+            .set_key(Some(keys::counters(id).item()))
+            .update_expression("ADD groups :minus")
+            .expression_attribute_values(":minus", n(-1))
+            .build()
+            .map_err(internal)?;
+        let mut marker = keys::reclaim(id, "group", &group.id).item();
+        marker.insert("children".into(), s(keys::streams(id, &group.id)));
+        marker.insert("created".into(), n(crate::now_millis()));
+        let reclaim = Put::builder().table_name(self.table()).set_item(Some(marker)).build().map_err(internal)?;
+        let items = [
+            TransactWriteItem::builder().delete(delete).build(),
+            TransactWriteItem::builder().update(count).build(),
+            TransactWriteItem::builder().put(reclaim).build(),
+        ];
+        self.transact(&items, |_| ApiError::not_found(GROUP_MISSING)).await
+    }
+
+    /// Groups in name order after `start_after`, at most `limit`, and whether more follow.
+    pub async fn list_groups(
+        &self,
+        id: &Identity,
+        prefix: Option<&str>,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<LogGroup>, bool), ApiError> {
+        let mut q = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .consistent_read(true)
+            .expression_attribute_values(":pk", s(keys::groups(id)))
+            // One extra item tells whether another page exists, so the last page has no token.
+            .limit(limit as i32 + 1);
+        q = match prefix {
+            Some(p) => q
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":prefix", s(p)),
+            None => q.key_condition_expression("pk = :pk"),
+        };
+        if let Some(after) = start_after {
+            q = q.set_exclusive_start_key(Some(keys::group(id, after).item()));
+        }
+        let out = q.send().await.map_err(internal)?;
+        let mut groups = out.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<Vec<LogGroup>, _>>()?;
+        let more = groups.len() > limit;
+        groups.truncate(limit);
+        Ok((groups, more))
+    }
+
+    pub async fn change_group(&self, id: &Identity, name: &str, change: GroupChange) -> Result<(), ApiError> {
+        let mut u = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(keys::group(id, name).item()))
+            .condition_expression("attribute_exists(pk)");
+        u = match change {
+            GroupChange::SetRetention(days) => {
+                u.update_expression("SET retentionInDays = :d").expression_attribute_values(":d", n(days))
+            }
+            GroupChange::ClearRetention => u.update_expression("REMOVE retentionInDays"),
+            GroupChange::SetKmsKey(k) => u.update_expression("SET kmsKeyId = :k").expression_attribute_values(":k", s(k)),
+            GroupChange::ClearKmsKey => u.update_expression("REMOVE kmsKeyId"),
+            GroupChange::Tag(tags) => {
+                // One path per key: concurrent tag calls on different keys never overwrite each other.
+                let mut sets = Vec::new();
+                for (i, (k, v)) in tags.into_iter().enumerate() {
+                    sets.push(format!("tags.#k{i} = :v{i}"));
+                    u = u.expression_attribute_names(format!("#k{i}"), k).expression_attribute_values(format!(":v{i}"), s(v));
+                }
+                u.update_expression(format!("SET {}", sets.join(", ")))
+            }
+            GroupChange::Untag(keys) => {
+                if keys.is_empty() {
+                    return Ok(());
+                }
+                let mut removes = Vec::new();
+                for (i, k) in keys.into_iter().enumerate() {
+                    removes.push(format!("tags.#k{i}"));
+                    u = u.expression_attribute_names(format!("#k{i}"), k);
+                }
+                u.update_expression(format!("REMOVE {}", removes.join(", ")))
+            }
+        };
+        match u.send().await {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e)) if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) => {
+                Err(ApiError::not_found(GROUP_MISSING))
+            }
+            Err(e) => Err(internal(e)),
+        }
+    }
+
+    /// Runs a transaction. A failed condition becomes `on_condition(index of the failed item)`;
+    /// losing a race to a concurrent transaction is retried, then reported as
+    /// `OperationAbortedException`.
+    pub(crate) async fn transact(
+        &self,
+        items: &[TransactWriteItem],
+        on_condition: impl Fn(usize) -> ApiError,
+    ) -> Result<(), ApiError> {
+        for attempt in 0..CONFLICT_ATTEMPTS {
+            let result = self.client().transact_write_items().set_transact_items(Some(items.to_vec())).send().await;
+            let reasons = match result {
+                Ok(_) => return Ok(()),
+                Err(SdkError::ServiceError(e)) => match e.err() {
+                    TransactWriteItemsError::TransactionCanceledException(c) => c.cancellation_reasons().to_vec(),
+                    TransactWriteItemsError::TransactionInProgressException(_) => Vec::new(),
+                    _ => return Err(internal(e.into_err())),
+                },
+                Err(e) => return Err(internal(e)),
+            };
+            if let Some(i) = reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed")) {
+                return Err(on_condition(i));
+            }
+            // A conflict with another transaction on the same items: back off and try again.
+            let jitter = u64::from(attempt) * 7 + (crate::now_millis() as u64 % 13);
+            tokio_sleep(Duration::from_millis(10 * (1 << attempt.min(5)) + jitter)).await;
+        }
+        Err(ApiError::new(
+            ErrorCode::OperationAbortedException,
+            "Multiple requests to modify the same resource were in conflict. Please retry your request.",
+        ))
+    }
+}
+
+async fn tokio_sleep(d: Duration) {
+    tokio::time::sleep(d).await;
+}

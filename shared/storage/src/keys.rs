@@ -1,0 +1,119 @@
+//! Every key of the table, built here and nowhere else (see docs/table-design.md).
+//!
+//! Partition keys start with the caller's scope, `{account}#{region}`, so one account never reads
+//! another's items. Names are always the *last* component of a key: group names may contain `#`,
+//! stream names almost anything, and as a suffix they cannot collide with another key's shape.
+//! DynamoDB orders string sort keys by UTF-8 bytes, which is the ASCII order AWS lists names in.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use logbook_protocol::Identity;
+
+use crate::{Item, s};
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+pub const GSI1: &str = "gsi1";
+pub const GSI1_PK: &str = "gsi1pk";
+pub const GSI1_SK: &str = "gsi1sk";
+/// The TTL attribute (epoch seconds); DynamoDB deletes items past it, reads hide them sooner.
+pub const EXPIRES_AT: &str = "expiresAt";
+
+/// A primary key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+impl Key {
+    pub fn item(&self) -> Item {
+        Item::from([(PK.to_owned(), s(&self.pk)), (SK.to_owned(), s(&self.sk))])
+    }
+}
+
+fn scope(id: &Identity) -> String {
+    format!("{}#{}", id.account_id, id.region)
+}
+
+/// All log groups of an account and region, one partition sorted by name.
+pub fn groups(id: &Identity) -> String {
+    format!("{}#groups", scope(id))
+}
+
+pub fn group(id: &Identity, name: &str) -> Key {
+    Key { pk: groups(id), sk: name.to_owned() }
+}
+
+/// Per-account counters (log groups, for the 5,000 limit).
+pub fn counters(id: &Identity) -> Key {
+    Key { pk: format!("{}#account", scope(id)), sk: "counters".to_owned() }
+}
+
+/// The streams of one incarnation of a group (its immutable id), sorted by name.
+pub fn streams(id: &Identity, group_id: &str) -> String {
+    format!("{}#group#{group_id}#streams", scope(id))
+}
+
+pub fn stream(id: &Identity, group_id: &str, name: &str) -> Key {
+    Key { pk: streams(id, group_id), sk: name.to_owned() }
+}
+
+/// GSI1 sort key that orders a group's streams by last event time, then name. Streams without
+/// events sort first, as time 0.
+pub fn stream_by_time(last_event: Option<i64>, name: &str) -> String {
+    format!("{:013}#{name}", last_event.unwrap_or(0).max(0))
+}
+
+/// Work left for the background sweeper: the children of a deleted group or stream incarnation.
+pub fn reclaim(id: &Identity, kind: &str, resource_id: &str) -> Key {
+    Key { pk: format!("{}#reclaim", scope(id)), sk: format!("{kind}#{resource_id}") }
+}
+
+pub fn key_attrs(item: &Item) -> Option<(&str, &str)> {
+    match (item.get(PK), item.get(SK)) {
+        (Some(AttributeValue::S(p)), Some(AttributeValue::S(s))) => Some((p, s)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(account: &str, region: &str) -> Identity {
+        Identity { account_id: account.into(), region: region.into(), access_key_id: None, user_name: None }
+    }
+
+    #[test]
+    fn keys_are_scoped_and_distinct() {
+        let a = id("111111111111", "us-east-1");
+        let b = id("222222222222", "us-east-1");
+        let c = id("111111111111", "eu-west-1");
+        assert_eq!(group(&a, "app"), Key { pk: "111111111111#us-east-1#groups".into(), sk: "app".into() });
+        assert_ne!(group(&a, "app").pk, group(&b, "app").pk);
+        assert_ne!(group(&a, "app").pk, group(&c, "app").pk);
+        assert_eq!(stream(&a, "01G", "s#1").pk, "111111111111#us-east-1#group#01G#streams");
+        assert_eq!(stream(&a, "01G", "s#1").sk, "s#1");
+        // A group name holding '#' cannot reach another partition: names are never in a pk.
+        assert_eq!(group(&a, "x#account").pk, groups(&a));
+        assert_ne!(counters(&a).pk, groups(&a));
+        assert_ne!(reclaim(&a, "group", "01G").pk, groups(&a));
+    }
+
+    #[test]
+    fn time_order_sorts_as_numbers() {
+        let mut keys = vec![
+            stream_by_time(Some(1_700_000_000_000), "b"),
+            stream_by_time(None, "z"),
+            stream_by_time(Some(999), "a"),
+            stream_by_time(Some(1_700_000_000_000), "a"),
+        ];
+        keys.sort();
+        assert_eq!(keys, [
+            "0000000000000#z",
+            "0000000000999#a",
+            "1700000000000#a",
+            "1700000000000#b",
+        ]);
+    }
+}

@@ -1,0 +1,70 @@
+//! The single DynamoDB table. [`keys`] is the only place a key is formatted; the other modules
+//! are split by capability (groups, streams) so each function's IAM policy can mirror what it uses.
+
+pub mod groups;
+pub mod keys;
+pub mod streams;
+
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use logbook_protocol::ApiError;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// A handle on the table, built once per cold start.
+#[derive(Clone, Debug)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Store { client, table: table.into() }
+    }
+
+    /// The SDK's usual configuration chain (`AWS_ENDPOINT_URL_DYNAMODB` points it at a local
+    /// engine) and `LOGBOOK_TABLE` (default `logbook`).
+    pub async fn from_env() -> Self {
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let table = std::env::var("LOGBOOK_TABLE").unwrap_or_else(|_| "logbook".to_owned());
+        Store::new(Client::new(&config), table)
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+/// Milliseconds since the epoch, the unit of every AWS Logs timestamp.
+pub fn now_millis() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub(crate) fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+/// A DynamoDB failure we did not expect is our fault: logged, hidden, 5xx.
+pub(crate) fn internal<E: std::error::Error>(e: E) -> ApiError {
+    ApiError::internal(aws_sdk_dynamodb::error::DisplayErrorContext(e))
+}
+
+pub(crate) fn to_item<T: serde::Serialize>(v: &T) -> Result<Item, ApiError> {
+    serde_dynamo::to_item(v).map_err(ApiError::internal)
+}
+
+pub(crate) fn from_item<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, ApiError> {
+    serde_dynamo::from_item(item).map_err(ApiError::internal)
+}

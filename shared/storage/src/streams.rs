@@ -1,0 +1,127 @@
+//! Log stream items, under their group's immutable id; GSI1 orders them by last event time.
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
+use logbook_model::logs::{LogGroup, LogStream, STREAM_EXISTS, STREAM_MISSING, StreamOrder};
+use logbook_protocol::{ApiError, ErrorCode, Identity};
+
+use crate::keys::{self, GSI1, GSI1_PK, GSI1_SK};
+use crate::{Store, from_item, internal, n, s, to_item};
+
+/// Where a page of streams starts: after this stream, in the listing's order.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StreamCursor {
+    pub name: String,
+    /// The stream's last event time when the page was ordered by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_event: Option<i64>,
+}
+
+impl Store {
+    pub async fn create_stream(&self, id: &Identity, group: &LogGroup, stream: &LogStream) -> Result<(), ApiError> {
+        let key = keys::stream(id, &group.id, &stream.name);
+        let mut item = to_item(stream)?;
+        item.insert(GSI1_PK.into(), s(&key.pk));
+        item.insert(GSI1_SK.into(), s(keys::stream_by_time(stream.last_event_timestamp, &stream.name)));
+        item.extend(key.item());
+        item.insert("type".into(), s("stream"));
+        let result = self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e)) if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) => {
+                Err(ApiError::new(ErrorCode::ResourceAlreadyExistsException, STREAM_EXISTS))
+            }
+            Err(e) => Err(internal(e)),
+        }
+    }
+
+    pub async fn get_stream(&self, id: &Identity, group: &LogGroup, name: &str) -> Result<Option<LogStream>, ApiError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(keys::stream(id, &group.id, name).item()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(internal)?;
+        out.item.map(from_item).transpose()
+    }
+
+    /// Removes the stream (its events, keyed by the stream's id, become unreachable) and leaves a
+    /// reclaim marker for the sweeper, in one transaction.
+    pub async fn delete_stream(&self, id: &Identity, group: &LogGroup, name: &str) -> Result<(), ApiError> {
+        let stream = self.get_stream(id, group, name).await?.ok_or_else(|| ApiError::not_found(STREAM_MISSING))?;
+        let delete = Delete::builder()
+            .table_name(self.table())
+            .set_key(Some(keys::stream(id, &group.id, name).item()))
+            .condition_expression("id = :id")
+            .expression_attribute_values(":id", s(&stream.id))
+            .build()
+            .map_err(internal)?;
+        let mut marker = keys::reclaim(id, "stream", &stream.id).item();
+        marker.insert("created".into(), n(crate::now_millis()));
+        let reclaim = Put::builder().table_name(self.table()).set_item(Some(marker)).build().map_err(internal)?;
+        let items = [TransactWriteItem::builder().delete(delete).build(), TransactWriteItem::builder().put(reclaim).build()];
+        self.transact(&items, |_| ApiError::not_found(STREAM_MISSING)).await
+    }
+
+    /// A page of the group's streams after `after`, and whether more follow.
+    pub async fn list_streams(
+        &self,
+        id: &Identity,
+        group: &LogGroup,
+        order: StreamOrder,
+        descending: bool,
+        prefix: Option<&str>,
+        after: Option<&StreamCursor>,
+        limit: usize,
+    ) -> Result<(Vec<LogStream>, bool), ApiError> {
+        let pk = keys::streams(id, &group.id);
+        let mut q = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .scan_index_forward(!descending)
+            .expression_attribute_values(":pk", s(&pk))
+            .limit(limit as i32 + 1);
+        match order {
+            StreamOrder::LogStreamName => {
+                q = q.consistent_read(true);
+                q = match prefix {
+                    Some(p) => q
+                        .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                        .expression_attribute_values(":prefix", s(p)),
+                    None => q.key_condition_expression("pk = :pk"),
+                };
+                if let Some(c) = after {
+                    q = q.set_exclusive_start_key(Some(keys::stream(id, &group.id, &c.name).item()));
+                }
+            }
+            StreamOrder::LastEventTime => {
+                q = q.index_name(GSI1).key_condition_expression("gsi1pk = :pk");
+                if let Some(c) = after {
+                    let key = keys::stream(id, &group.id, &c.name);
+                    let mut start = key.item();
+                    start.insert(GSI1_PK.into(), s(&key.pk));
+                    start.insert(GSI1_SK.into(), s(keys::stream_by_time(c.last_event, &c.name)));
+                    q = q.set_exclusive_start_key(Some(start));
+                }
+            }
+        }
+        let out = q.send().await.map_err(internal)?;
+        let mut streams =
+            out.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<Vec<LogStream>, _>>()?;
+        let more = streams.len() > limit;
+        streams.truncate(limit);
+        Ok((streams, more))
+    }
+}

@@ -1,0 +1,159 @@
+//! Test support: the group functions served in-process behind a real HTTP listener, backed by the
+//! DynamoDB Local that `scripts/test` starts, and real AWS SDK clients pointed at it.
+//!
+//! The in-process gateway does what the router function does (target → group) and then runs each
+//! group's real pipeline; only the Lambda hop is skipped. The end-to-end test under `tests/e2e`
+//! covers that hop through `scripts/serve`.
+
+use std::io::{Read, Write};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_sdk_cloudwatchlogs::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper_util::rt::TokioIo;
+use logbook_model::TokenCodec;
+use logbook_protocol::pipeline::{encode, handle, unknown_operation};
+use logbook_protocol::{Group, IdentityConfig, Target};
+use logbook_storage::Store;
+
+pub use aws_sdk_cloudwatchlogs as logs;
+
+/// The DynamoDB Local endpoint `scripts/test` started.
+pub fn dynamodb_endpoint() -> String {
+    std::env::var("LOGBOOK_TEST_DYNAMODB").unwrap_or_else(|_| "http://127.0.0.1:8000".to_owned())
+}
+
+pub fn dynamodb() -> aws_sdk_dynamodb::Client {
+    let conf = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "test"))
+        .endpoint_url(dynamodb_endpoint())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(conf)
+}
+
+pub fn store() -> Store {
+    Store::new(dynamodb(), std::env::var("LOGBOOK_TABLE").unwrap_or_else(|_| "logbook".to_owned()))
+}
+
+struct Groups {
+    log_groups: log_groups::LogGroups,
+    log_streams: log_streams::LogStreams,
+    ids: IdentityConfig,
+}
+
+async fn serve(groups: &'static Groups, req: hyper::Request<Incoming>) -> Result<hyper::Response<Full<Bytes>>, hyper::Error> {
+    let (parts, body) = req.into_parts();
+    let bytes = body.collect().await?.to_bytes();
+    let body = if bytes.is_empty() { lambda_http::Body::Empty } else { lambda_http::Body::Binary(bytes.to_vec()) };
+    let req = lambda_http::Request::from_parts(parts, body);
+    let target = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let resp = match Target::parse(target.as_deref()) {
+        Target::Known(a) => match a.group() {
+            Some(Group::LogGroups) => handle(&groups.log_groups, &groups.ids, req).await,
+            Some(Group::LogStreams) => handle(&groups.log_streams, &groups.ids, req).await,
+            None => encode("in-process", Err(unknown_operation(target.as_deref().unwrap_or("")))),
+        },
+        Target::Unknown(t) => encode("in-process", Err(unknown_operation(&t))),
+    };
+    let (parts, body) = resp.into_parts();
+    Ok(hyper::Response::from_parts(parts, Full::new(Bytes::copy_from_slice(body.as_ref()))))
+}
+
+/// The gateway's base URL; started once per test binary on its own runtime, so it outlives any
+/// single test's runtime.
+pub fn endpoint() -> &'static str {
+    static ENDPOINT: OnceLock<String> = OnceLock::new();
+    ENDPOINT.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            rt.block_on(async move {
+                let tokens = TokenCodec::new(b"test-token-key");
+                let groups: &'static Groups = Box::leak(Box::new(Groups {
+                    log_groups: log_groups::LogGroups { store: store(), tokens: tokens.clone() },
+                    log_streams: log_streams::LogStreams { store: store(), tokens },
+                    ids: IdentityConfig {
+                        keys: [("AKIDALICE".to_owned(), ("444455556666".to_owned(), Some("alice".to_owned())))].into(),
+                        ..IdentityConfig::default()
+                    },
+                }));
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                tx.send(listener.local_addr().unwrap()).unwrap();
+                loop {
+                    let Ok((stream, _)) = listener.accept().await else { continue };
+                    tokio::spawn(async move {
+                        let svc = hyper::service::service_fn(move |req| serve(groups, req));
+                        let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+                    });
+                }
+            });
+        });
+        format!("http://{}", rx.recv().unwrap())
+    })
+}
+
+/// A fresh 12-digit account id: the access key names the account, so every test is isolated.
+pub fn new_account() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros() as u64;
+    let v = (t.wrapping_mul(1_000_003) ^ (u64::from(std::process::id()) << 20)).wrapping_add(n * 7_919) % 900_000_000_000;
+    format!("{:012}", 100_000_000_000 + v)
+}
+
+/// A CloudWatch Logs client whose access key is `access_key` (a 12-digit key names its account).
+pub fn logs_client_for(access_key: &str, region: &str) -> logs::Client {
+    let conf = logs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(Credentials::new(access_key, "secret", None, None, "test"))
+        .endpoint_url(endpoint())
+        .build();
+    logs::Client::from_conf(conf)
+}
+
+/// A client in a fresh account, and that account's id.
+pub fn logs_client() -> (logs::Client, String) {
+    let account = new_account();
+    (logs_client_for(&account, "us-east-1"), account)
+}
+
+/// A raw HTTP exchange with the gateway, for what SDKs never send. Returns status and JSON body.
+pub fn raw_post(path: &str, headers: &[(&str, &str)], body: &str) -> (u16, serde_json::Value, String) {
+    let addr = endpoint().trim_start_matches("http://").to_owned();
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    let mut req = format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    let status = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null), head.to_owned())
+}
+
+/// The Authorization header an SDK would send for `key` (the signature is not checked yet).
+pub fn sigv4(key: &str, service: &str) -> String {
+    format!(
+        "AWS4-HMAC-SHA256 Credential={key}/20261120/us-east-1/{service}/aws4_request, \
+         SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0000"
+    )
+}
+
+/// `(code, message)` of a failed SDK call; panics if the call succeeded.
+pub fn err<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
+    r: Result<T, logs::error::SdkError<E, R>>,
+) -> (String, String) {
+    let e = r.expect_err("expected an error");
+    let code = e.code().unwrap_or_else(|| panic!("not a service error: {e:?}")).to_owned();
+    (code, e.message().unwrap_or("").to_owned())
+}
