@@ -30,14 +30,19 @@ pub fn dynamodb() -> aws_sdk_dynamodb::Client {
     let conf = aws_sdk_dynamodb::Config::builder()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "test"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "local", "local", None, None, "test",
+        ))
         .endpoint_url(dynamodb_endpoint())
         .build();
     aws_sdk_dynamodb::Client::from_conf(conf)
 }
 
 pub fn store() -> Store {
-    Store::new(dynamodb(), std::env::var("LOGBOOK_TABLE").unwrap_or_else(|_| "logbook".to_owned()))
+    Store::new(
+        dynamodb(),
+        std::env::var("LOGBOOK_TABLE").unwrap_or_else(|_| "logbook".to_owned()),
+    )
 }
 
 struct Groups {
@@ -46,22 +51,39 @@ struct Groups {
     ids: IdentityConfig,
 }
 
-async fn serve(groups: &'static Groups, req: hyper::Request<Incoming>) -> Result<hyper::Response<Full<Bytes>>, hyper::Error> {
+async fn serve(
+    groups: &'static Groups,
+    req: hyper::Request<Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, hyper::Error> {
     let (parts, body) = req.into_parts();
     let bytes = body.collect().await?.to_bytes();
-    let body = if bytes.is_empty() { lambda_http::Body::Empty } else { lambda_http::Body::Binary(bytes.to_vec()) };
+    let body = if bytes.is_empty() {
+        lambda_http::Body::Empty
+    } else {
+        lambda_http::Body::Binary(bytes.to_vec())
+    };
     let req = lambda_http::Request::from_parts(parts, body);
-    let target = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let target = req
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let resp = match Target::parse(target.as_deref()) {
         Target::Known(a) => match a.group() {
             Some(Group::LogGroups) => handle(&groups.log_groups, &groups.ids, req).await,
             Some(Group::LogStreams) => handle(&groups.log_streams, &groups.ids, req).await,
-            None => encode("in-process", Err(unknown_operation(target.as_deref().unwrap_or("")))),
+            None => encode(
+                "in-process",
+                Err(unknown_operation(target.as_deref().unwrap_or(""))),
+            ),
         },
         Target::Unknown(t) => encode("in-process", Err(unknown_operation(&t))),
     };
     let (parts, body) = resp.into_parts();
-    Ok(hyper::Response::from_parts(parts, Full::new(Bytes::copy_from_slice(body.as_ref()))))
+    Ok(hyper::Response::from_parts(
+        parts,
+        Full::new(Bytes::copy_from_slice(body.as_ref())),
+    ))
 }
 
 /// The gateway's base URL; started once per test binary on its own runtime, so it outlives any
@@ -71,24 +93,42 @@ pub fn endpoint() -> &'static str {
     ENDPOINT.get_or_init(|| {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
                 let tokens = TokenCodec::new(b"test-token-key");
                 let groups: &'static Groups = Box::leak(Box::new(Groups {
-                    log_groups: log_groups::LogGroups { store: store(), tokens: tokens.clone() },
-                    log_streams: log_streams::LogStreams { store: store(), tokens },
+                    log_groups: log_groups::LogGroups {
+                        store: store(),
+                        tokens: tokens.clone(),
+                    },
+                    log_streams: log_streams::LogStreams {
+                        store: store(),
+                        tokens,
+                    },
                     ids: IdentityConfig {
-                        keys: [("AKIDALICE".to_owned(), ("444455556666".to_owned(), Some("alice".to_owned())))].into(),
+                        keys: [(
+                            "AKIDALICE".to_owned(),
+                            ("444455556666".to_owned(), Some("alice".to_owned())),
+                        )]
+                        .into(),
                         ..IdentityConfig::default()
                     },
                 }));
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 tx.send(listener.local_addr().unwrap()).unwrap();
                 loop {
-                    let Ok((stream, _)) = listener.accept().await else { continue };
+                    let Ok((stream, _)) = listener.accept().await else {
+                        continue;
+                    };
                     tokio::spawn(async move {
                         let svc = hyper::service::service_fn(move |req| serve(groups, req));
-                        let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), svc)
+                            .await;
                     });
                 }
             });
@@ -101,8 +141,13 @@ pub fn endpoint() -> &'static str {
 pub fn new_account() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros() as u64;
-    let v = (t.wrapping_mul(1_000_003) ^ (u64::from(std::process::id()) << 20)).wrapping_add(n * 7_919) % 900_000_000_000;
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as u64;
+    let v = (t.wrapping_mul(1_000_003) ^ (u64::from(std::process::id()) << 20))
+        .wrapping_add(n * 7_919)
+        % 900_000_000_000;
     format!("{:012}", 100_000_000_000 + v)
 }
 
@@ -124,10 +169,17 @@ pub fn logs_client() -> (logs::Client, String) {
 }
 
 /// A raw HTTP exchange with the gateway, for what SDKs never send. Returns status and JSON body.
-pub fn raw_post(path: &str, headers: &[(&str, &str)], body: &str) -> (u16, serde_json::Value, String) {
+pub fn raw_post(
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, serde_json::Value, String) {
     let addr = endpoint().trim_start_matches("http://").to_owned();
     let mut s = std::net::TcpStream::connect(&addr).unwrap();
-    let mut req = format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -137,8 +189,16 @@ pub fn raw_post(path: &str, headers: &[(&str, &str)], body: &str) -> (u16, serde
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
-    let status = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    (status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null), head.to_owned())
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+        head.to_owned(),
+    )
 }
 
 /// The Authorization header an SDK would send for `key` (the signature is not checked yet).
@@ -154,6 +214,9 @@ pub fn err<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug, R: std
     r: Result<T, logs::error::SdkError<E, R>>,
 ) -> (String, String) {
     let e = r.expect_err("expected an error");
-    let code = e.code().unwrap_or_else(|| panic!("not a service error: {e:?}")).to_owned();
+    let code = e
+        .code()
+        .unwrap_or_else(|| panic!("not a service error: {e:?}"))
+        .to_owned();
     (code, e.message().unwrap_or("").to_owned())
 }

@@ -55,22 +55,37 @@ impl Dispatch for LogStreams {
                     cmd.descending,
                     cmd.prefix.as_deref().unwrap_or("")
                 );
-                let after: Option<StreamCursor> = cmd.next_token.map(|t| self.tokens.open(&scope, &t)).transpose()?;
+                let after: Option<StreamCursor> = cmd
+                    .next_token
+                    .map(|t| self.tokens.open(&scope, &t))
+                    .transpose()?;
                 let (streams, more) = store
-                    .list_streams(id, &group, cmd.order, cmd.descending, cmd.prefix.as_deref(), after.as_ref(), cmd.limit)
+                    .list_streams(
+                        id,
+                        &group,
+                        cmd.order,
+                        cmd.descending,
+                        cmd.prefix.as_deref(),
+                        after.as_ref(),
+                        cmd.limit,
+                    )
                     .await?;
                 let next = more
                     .then(|| {
                         streams.last().map(|s| {
                             let cursor = StreamCursor {
                                 name: s.name.clone(),
-                                last_event: (cmd.order == StreamOrder::LastEventTime).then_some(s.last_event_timestamp.unwrap_or(0)),
+                                last_event: (cmd.order == StreamOrder::LastEventTime)
+                                    .then_some(s.last_event_timestamp.unwrap_or(0)),
                             };
                             self.tokens.seal(&scope, &cursor)
                         })
                     })
                     .flatten();
-                let views: Vec<_> = streams.iter().map(|s| s.view(&id.region, &id.account_id, &group.name)).collect();
+                let views: Vec<_> = streams
+                    .iter()
+                    .map(|s| s.view(&id.region, &id.account_id, &group.name))
+                    .collect();
                 let mut body = json!({ "logStreams": views });
                 if let Some(t) = next {
                     body["nextToken"] = Value::String(t);

@@ -17,8 +17,17 @@ pub fn log_stream(region: &str, account: &str, group: &str, stream: &str) -> Str
 mod tests {
     #[test]
     fn forms() {
-        assert_eq!(super::log_group("us-east-1", "123456789012", "app"), "arn:aws:logs:us-east-1:123456789012:log-group:app");
-        assert_eq!(super::log_group_wildcard("us-east-1", "1", "a"), "arn:aws:logs:us-east-1:1:log-group:a:*");
-        assert_eq!(super::log_stream("eu-west-1", "1", "a", "s"), "arn:aws:logs:eu-west-1:1:log-group:a:log-stream:s");
+        assert_eq!(
+            super::log_group("us-east-1", "123456789012", "app"),
+            "arn:aws:logs:us-east-1:123456789012:log-group:app"
+        );
+        assert_eq!(
+            super::log_group_wildcard("us-east-1", "1", "a"),
+            "arn:aws:logs:us-east-1:1:log-group:a:*"
+        );
+        assert_eq!(
+            super::log_stream("eu-west-1", "1", "a", "s"),
+            "arn:aws:logs:eu-west-1:1:log-group:a:log-stream:s"
+        );
     }
 }

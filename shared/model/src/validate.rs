@@ -21,7 +21,9 @@ impl Violations {
             Some(v) => format!("'{v}'"),
             None => "null".to_owned(),
         };
-        self.0.push(format!("Value {value} at '{member}' failed to satisfy constraint: {constraint}"));
+        self.0.push(format!(
+            "Value {value} at '{member}' failed to satisfy constraint: {constraint}"
+        ));
     }
 
     pub fn finish(self) -> Result<(), ApiError> {
@@ -51,18 +53,36 @@ impl Violations {
         let Some(v) = value else { return };
         let n = v.chars().count();
         if n < min {
-            self.push(member, Some(v), &format!("Member must have length greater than or equal to {min}"));
+            self.push(
+                member,
+                Some(v),
+                &format!("Member must have length greater than or equal to {min}"),
+            );
         }
         if n > max {
-            self.push(member, Some(v), &format!("Member must have length less than or equal to {max}"));
+            self.push(
+                member,
+                Some(v),
+                &format!("Member must have length less than or equal to {max}"),
+            );
         }
     }
 
-    pub fn pattern(&mut self, member: &str, value: Option<&str>, ok: impl Fn(&str) -> bool, pattern: &str) {
+    pub fn pattern(
+        &mut self,
+        member: &str,
+        value: Option<&str>,
+        ok: impl Fn(&str) -> bool,
+        pattern: &str,
+    ) {
         if let Some(v) = value
             && !ok(v)
         {
-            self.push(member, Some(v), &format!("Member must satisfy regular expression pattern: {pattern}"));
+            self.push(
+                member,
+                Some(v),
+                &format!("Member must satisfy regular expression pattern: {pattern}"),
+            );
         }
     }
 
@@ -70,10 +90,18 @@ impl Violations {
         let Some(v) = value else { return };
         let s = v.to_string();
         if v < min {
-            self.push(member, Some(&s), &format!("Member must have value greater than or equal to {min}"));
+            self.push(
+                member,
+                Some(&s),
+                &format!("Member must have value greater than or equal to {min}"),
+            );
         }
         if v > max {
-            self.push(member, Some(&s), &format!("Member must have value less than or equal to {max}"));
+            self.push(
+                member,
+                Some(&s),
+                &format!("Member must have value less than or equal to {max}"),
+            );
         }
     }
 
@@ -81,7 +109,14 @@ impl Violations {
         if let Some(v) = value
             && !allowed.contains(&v)
         {
-            self.push(member, Some(v), &format!("Member must satisfy enum value set: [{}]", allowed.join(", ")));
+            self.push(
+                member,
+                Some(v),
+                &format!(
+                    "Member must satisfy enum value set: [{}]",
+                    allowed.join(", ")
+                ),
+            );
         }
     }
 
@@ -99,7 +134,9 @@ impl Violations {
 }
 
 pub fn is_group_name(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-/#".contains(&b))
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-/#".contains(&b))
 }
 
 pub fn is_stream_name(s: &str) -> bool {
@@ -126,10 +163,30 @@ mod tests {
             (Some("app"), None),
             (Some("/aws/lambda/my-fn_1.2#x"), None),
             (Some(&long[..512]), None),
-            (None, Some("1 validation error detected: Value null at 'logGroupName' failed to satisfy constraint: Member must not be null")),
-            (Some("a b"), Some(r"1 validation error detected: Value 'a b' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\.\-_/#A-Za-z0-9]+")),
-            (Some("é"), Some(r"1 validation error detected: Value 'é' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\.\-_/#A-Za-z0-9]+")),
-            (Some(""), Some(r"2 validation errors detected: Value '' at 'logGroupName' failed to satisfy constraint: Member must have length greater than or equal to 1; Value '' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\.\-_/#A-Za-z0-9]+")),
+            (
+                None,
+                Some(
+                    "1 validation error detected: Value null at 'logGroupName' failed to satisfy constraint: Member must not be null",
+                ),
+            ),
+            (
+                Some("a b"),
+                Some(
+                    r"1 validation error detected: Value 'a b' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\.\-_/#A-Za-z0-9]+",
+                ),
+            ),
+            (
+                Some("é"),
+                Some(
+                    r"1 validation error detected: Value 'é' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\.\-_/#A-Za-z0-9]+",
+                ),
+            ),
+            (
+                Some(""),
+                Some(
+                    r"2 validation errors detected: Value '' at 'logGroupName' failed to satisfy constraint: Member must have length greater than or equal to 1; Value '' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\.\-_/#A-Za-z0-9]+",
+                ),
+            ),
         ];
         for (name, want) in cases {
             let got = check(|v| {
@@ -139,12 +196,20 @@ mod tests {
             assert_eq!(got.as_deref(), *want, "{name:?}");
         }
         let got = check(|v| v.group_name("logGroupName", Some(&long))).unwrap();
-        assert!(got.ends_with("Member must have length less than or equal to 512"), "{got}");
+        assert!(
+            got.ends_with("Member must have length less than or equal to 512"),
+            "{got}"
+        );
     }
 
     #[test]
     fn stream_names() {
-        let cases = [("s-1 with spaces/é#", true), ("a:b", false), ("a*", false), ("", false)];
+        let cases = [
+            ("s-1 with spaces/é#", true),
+            ("a:b", false),
+            ("a*", false),
+            ("", false),
+        ];
         for (name, ok) in cases {
             let got = check(|v| v.stream_name("logStreamName", Some(name)));
             assert_eq!(got.is_none(), ok, "{name:?}: {got:?}");
@@ -156,13 +221,31 @@ mod tests {
         let cases: &[(i64, Option<&str>)] = &[
             (1, None),
             (50, None),
-            (0, Some("1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1")),
-            (51, Some("1 validation error detected: Value '51' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 50")),
+            (
+                0,
+                Some(
+                    "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1",
+                ),
+            ),
+            (
+                51,
+                Some(
+                    "1 validation error detected: Value '51' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 50",
+                ),
+            ),
         ];
         for (n, want) in cases {
-            assert_eq!(check(|v| v.range("limit", Some(*n), 1, 50)).as_deref(), *want);
+            assert_eq!(
+                check(|v| v.range("limit", Some(*n), 1, 50)).as_deref(),
+                *want
+            );
         }
         let got = check(|v| v.one_of("orderBy", Some("Name"), &["LogStreamName", "LastEventTime"]));
-        assert_eq!(got.as_deref(), Some("1 validation error detected: Value 'Name' at 'orderBy' failed to satisfy constraint: Member must satisfy enum value set: [LogStreamName, LastEventTime]"));
+        assert_eq!(
+            got.as_deref(),
+            Some(
+                "1 validation error detected: Value 'Name' at 'orderBy' failed to satisfy constraint: Member must satisfy enum value set: [LogStreamName, LastEventTime]"
+            )
+        );
     }
 }

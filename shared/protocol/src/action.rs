@@ -165,23 +165,47 @@ mod tests {
     #[test]
     fn targets_parse_as_real_clients_send_them() {
         let cases: &[(Option<&str>, Target)] = &[
-            (Some("Logs_20140328.CreateLogGroup"), Target::Known(Action::CreateLogGroup)),
-            (Some("Logs_20140328.DescribeLogStreams"), Target::Known(Action::DescribeLogStreams)),
+            (
+                Some("Logs_20140328.CreateLogGroup"),
+                Target::Known(Action::CreateLogGroup),
+            ),
+            (
+                Some("Logs_20140328.DescribeLogStreams"),
+                Target::Known(Action::DescribeLogStreams),
+            ),
             (
                 Some("com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"),
                 Target::Known(Action::LookupEvents),
             ),
-            (Some("CloudTrail_20131101.DescribeTrails"), Target::Known(Action::DescribeTrails)),
+            (
+                Some("CloudTrail_20131101.DescribeTrails"),
+                Target::Known(Action::DescribeTrails),
+            ),
             // A Logs action under the CloudTrail prefix, and the reverse, are unknown.
             (
                 Some("CloudTrail_20131101.CreateLogGroup"),
                 Target::Unknown("CloudTrail_20131101.CreateLogGroup".into()),
             ),
-            (Some("Logs_20140328.LookupEvents"), Target::Unknown("Logs_20140328.LookupEvents".into())),
-            (Some("Logs_20140328.createLogGroup"), Target::Unknown("Logs_20140328.createLogGroup".into())),
-            (Some("Logs_20140328."), Target::Unknown("Logs_20140328.".into())),
-            (Some("Logs_20140329.CreateLogGroup"), Target::Unknown("Logs_20140329.CreateLogGroup".into())),
-            (Some("DynamoDB_20120810.ListTables"), Target::Unknown("DynamoDB_20120810.ListTables".into())),
+            (
+                Some("Logs_20140328.LookupEvents"),
+                Target::Unknown("Logs_20140328.LookupEvents".into()),
+            ),
+            (
+                Some("Logs_20140328.createLogGroup"),
+                Target::Unknown("Logs_20140328.createLogGroup".into()),
+            ),
+            (
+                Some("Logs_20140328."),
+                Target::Unknown("Logs_20140328.".into()),
+            ),
+            (
+                Some("Logs_20140329.CreateLogGroup"),
+                Target::Unknown("Logs_20140329.CreateLogGroup".into()),
+            ),
+            (
+                Some("DynamoDB_20120810.ListTables"),
+                Target::Unknown("DynamoDB_20120810.ListTables".into()),
+            ),
             (Some(""), Target::Unknown(String::new())),
             (None, Target::Unknown(String::new())),
         ];
@@ -192,8 +216,14 @@ mod tests {
 
     #[test]
     fn catalogue_has_the_specified_actions() {
-        let logs = Action::ALL.iter().filter(|a| a.service() == Service::Logs).count();
-        let trail = Action::ALL.iter().filter(|a| a.service() == Service::CloudTrail).count();
+        let logs = Action::ALL
+            .iter()
+            .filter(|a| a.service() == Service::Logs)
+            .count();
+        let trail = Action::ALL
+            .iter()
+            .filter(|a| a.service() == Service::CloudTrail)
+            .count();
         assert_eq!((logs, trail), (33, 8));
         for a in Action::ALL {
             let header = match a.service() {
@@ -207,7 +237,10 @@ mod tests {
     #[test]
     fn every_group_serves_some_action() {
         for g in Group::ALL {
-            assert!(Action::ALL.iter().any(|a| a.group() == Some(*g)), "{g:?} serves nothing");
+            assert!(
+                Action::ALL.iter().any(|a| a.group() == Some(*g)),
+                "{g:?} serves nothing"
+            );
         }
     }
 }

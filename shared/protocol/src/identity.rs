@@ -138,7 +138,9 @@ impl IdentityConfig {
     }
 
     pub fn resolve(&self, headers: &HeaderMap) -> Result<Identity, ApiError> {
-        let auth = headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let auth = headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
         let Some(auth) = auth.filter(|a| !a.trim().is_empty()) else {
             if self.allow_anonymous {
                 return Ok(Identity {
@@ -212,7 +214,10 @@ mod tests {
         assert_eq!(s.access_key_id, "AKIDEXAMPLE");
         assert_eq!(s.region, "eu-west-1");
         assert_eq!(s.service, "logs");
-        assert_eq!(s.signed_headers, ["content-type", "host", "x-amz-date", "x-amz-target"]);
+        assert_eq!(
+            s.signed_headers,
+            ["content-type", "host", "x-amz-date", "x-amz-target"]
+        );
         assert_eq!(s.signature, "abc123");
     }
 
@@ -262,9 +267,15 @@ mod tests {
         let cfg = IdentityConfig::default();
         let e = cfg.resolve(&headers(None)).unwrap_err();
         assert_eq!(e.code, ErrorCode::MissingAuthenticationTokenException);
-        let open = IdentityConfig { allow_anonymous: true, ..IdentityConfig::default() };
+        let open = IdentityConfig {
+            allow_anonymous: true,
+            ..IdentityConfig::default()
+        };
         let id = open.resolve(&headers(None)).unwrap();
-        assert_eq!((id.account_id.as_str(), id.region.as_str()), ("123456789012", "us-east-1"));
+        assert_eq!(
+            (id.account_id.as_str(), id.region.as_str()),
+            ("123456789012", "us-east-1")
+        );
         assert_eq!(id.principal_arn(), "arn:aws:iam::123456789012:root");
     }
 }

@@ -31,9 +31,16 @@ impl Call {
     /// the wrong JSON type, are `SerializationException`s, as AWS answers them. Required members
     /// are `Option`s in request types so that their absence becomes a `ValidationException`.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
-        let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &self.body };
+        let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &self.body
+        };
         let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-            ApiError::new(ErrorCode::SerializationException, format!("The request body is not valid JSON: {e}"))
+            ApiError::new(
+                ErrorCode::SerializationException,
+                format!("The request body is not valid JSON: {e}"),
+            )
         })?;
         if !value.is_object() {
             return Err(ApiError::new(
@@ -49,7 +56,10 @@ impl Call {
 /// A group function: the actions it serves and how.
 pub trait Dispatch: Sync {
     fn group(&self) -> Group;
-    fn dispatch(&self, call: Call) -> impl Future<Output = Result<serde_json::Value, ApiError>> + Send;
+    fn dispatch(
+        &self,
+        call: Call,
+    ) -> impl Future<Output = Result<serde_json::Value, ApiError>> + Send;
 }
 
 /// Decode → call → encode. Never fails: every outcome is an HTTP response.
@@ -80,7 +90,12 @@ pub async fn run<D: Dispatch + 'static>(group: D) -> Result<(), lambda_http::Err
     .await
 }
 
-fn prepare(group: Group, ids: &IdentityConfig, req: &Request, request_id: &str) -> Result<Call, ApiError> {
+fn prepare(
+    group: Group,
+    ids: &IdentityConfig,
+    req: &Request,
+    request_id: &str,
+) -> Result<Call, ApiError> {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     let action = match Target::parse(header("x-amz-target")) {
         Target::Known(a) if a.group() == Some(group) => a,
@@ -152,7 +167,9 @@ mod tests {
         }
         async fn dispatch(&self, call: Call) -> Result<serde_json::Value, ApiError> {
             let v: serde_json::Value = call.decode()?;
-            Ok(serde_json::json!({ "action": call.action.name(), "account": call.identity.account_id, "body": v }))
+            Ok(
+                serde_json::json!({ "action": call.action.name(), "account": call.identity.account_id, "body": v }),
+            )
         }
     }
 
@@ -172,8 +189,16 @@ mod tests {
     }
 
     async fn run(target: Option<&str>, body: &str, signed: bool) -> (u16, serde_json::Value) {
-        let resp = handle(&Echo, &IdentityConfig::default(), request(target, body, signed)).await;
-        assert!(resp.headers().get(REQUEST_ID_HEADER).is_some(), "every response has a request id");
+        let resp = handle(
+            &Echo,
+            &IdentityConfig::default(),
+            request(target, body, signed),
+        )
+        .await;
+        assert!(
+            resp.headers().get(REQUEST_ID_HEADER).is_some(),
+            "every response has a request id"
+        );
         let status = resp.status().as_u16();
         let v = serde_json::from_slice(resp.body().as_ref()).unwrap_or(serde_json::Value::Null);
         (status, v)
@@ -188,10 +213,22 @@ mod tests {
             (t, "not json", true, 400, "SerializationException"),
             (t, "[1,2]", true, 400, "SerializationException"),
             (t, "{}", false, 400, "MissingAuthenticationTokenException"),
-            (Some("Logs_20140328.Nope"), "{}", true, 400, "UnknownOperationException"),
+            (
+                Some("Logs_20140328.Nope"),
+                "{}",
+                true,
+                400,
+                "UnknownOperationException",
+            ),
             (None, "{}", true, 400, "UnknownOperationException"),
             // Served by another group: this function refuses it.
-            (Some("Logs_20140328.CreateLogStream"), "{}", true, 400, "UnknownOperationException"),
+            (
+                Some("Logs_20140328.CreateLogStream"),
+                "{}",
+                true,
+                400,
+                "UnknownOperationException",
+            ),
         ];
         for (target, body, signed, status, code) in cases {
             let (s, v) = run(*target, body, *signed).await;

@@ -41,12 +41,18 @@ pub fn groups(id: &Identity) -> String {
 }
 
 pub fn group(id: &Identity, name: &str) -> Key {
-    Key { pk: groups(id), sk: name.to_owned() }
+    Key {
+        pk: groups(id),
+        sk: name.to_owned(),
+    }
 }
 
 /// Per-account counters (log groups, for the 5,000 limit).
 pub fn counters(id: &Identity) -> Key {
-    Key { pk: format!("{}#account", scope(id)), sk: "counters".to_owned() }
+    Key {
+        pk: format!("{}#account", scope(id)),
+        sk: "counters".to_owned(),
+    }
 }
 
 /// The streams of one incarnation of a group (its immutable id), sorted by name.
@@ -55,7 +61,10 @@ pub fn streams(id: &Identity, group_id: &str) -> String {
 }
 
 pub fn stream(id: &Identity, group_id: &str, name: &str) -> Key {
-    Key { pk: streams(id, group_id), sk: name.to_owned() }
+    Key {
+        pk: streams(id, group_id),
+        sk: name.to_owned(),
+    }
 }
 
 /// GSI1 sort key that orders a group's streams by last event time, then name. Streams without
@@ -66,7 +75,10 @@ pub fn stream_by_time(last_event: Option<i64>, name: &str) -> String {
 
 /// Work left for the background sweeper: the children of a deleted group or stream incarnation.
 pub fn reclaim(id: &Identity, kind: &str, resource_id: &str) -> Key {
-    Key { pk: format!("{}#reclaim", scope(id)), sk: format!("{kind}#{resource_id}") }
+    Key {
+        pk: format!("{}#reclaim", scope(id)),
+        sk: format!("{kind}#{resource_id}"),
+    }
 }
 
 pub fn key_attrs(item: &Item) -> Option<(&str, &str)> {
@@ -81,7 +93,12 @@ mod tests {
     use super::*;
 
     fn id(account: &str, region: &str) -> Identity {
-        Identity { account_id: account.into(), region: region.into(), access_key_id: None, user_name: None }
+        Identity {
+            account_id: account.into(),
+            region: region.into(),
+            access_key_id: None,
+            user_name: None,
+        }
     }
 
     #[test]
@@ -89,10 +106,19 @@ mod tests {
         let a = id("111111111111", "us-east-1");
         let b = id("222222222222", "us-east-1");
         let c = id("111111111111", "eu-west-1");
-        assert_eq!(group(&a, "app"), Key { pk: "111111111111#us-east-1#groups".into(), sk: "app".into() });
+        assert_eq!(
+            group(&a, "app"),
+            Key {
+                pk: "111111111111#us-east-1#groups".into(),
+                sk: "app".into()
+            }
+        );
         assert_ne!(group(&a, "app").pk, group(&b, "app").pk);
         assert_ne!(group(&a, "app").pk, group(&c, "app").pk);
-        assert_eq!(stream(&a, "01G", "s#1").pk, "111111111111#us-east-1#group#01G#streams");
+        assert_eq!(
+            stream(&a, "01G", "s#1").pk,
+            "111111111111#us-east-1#group#01G#streams"
+        );
         assert_eq!(stream(&a, "01G", "s#1").sk, "s#1");
         // A group name holding '#' cannot reach another partition: names are never in a pk.
         assert_eq!(group(&a, "x#account").pk, groups(&a));
@@ -109,11 +135,14 @@ mod tests {
             stream_by_time(Some(1_700_000_000_000), "a"),
         ];
         keys.sort();
-        assert_eq!(keys, [
-            "0000000000000#z",
-            "0000000000999#a",
-            "1700000000000#a",
-            "1700000000000#b",
-        ]);
+        assert_eq!(
+            keys,
+            [
+                "0000000000000#z",
+                "0000000000999#a",
+                "1700000000000#a",
+                "1700000000000#b",
+            ]
+        );
     }
 }

@@ -19,11 +19,22 @@ pub struct StreamCursor {
 }
 
 impl Store {
-    pub async fn create_stream(&self, id: &Identity, group: &LogGroup, stream: &LogStream) -> Result<(), ApiError> {
+    pub async fn create_stream(
+        &self,
+        id: &Identity,
+        group: &LogGroup,
+        stream: &LogStream,
+    ) -> Result<(), ApiError> {
         let key = keys::stream(id, &group.id, &stream.name);
         let mut item = to_item(stream)?;
         item.insert(GSI1_PK.into(), s(&key.pk));
-        item.insert(GSI1_SK.into(), s(keys::stream_by_time(stream.last_event_timestamp, &stream.name)));
+        item.insert(
+            GSI1_SK.into(),
+            s(keys::stream_by_time(
+                stream.last_event_timestamp,
+                &stream.name,
+            )),
+        );
         item.extend(key.item());
         item.insert("type".into(), s("stream"));
         let result = self
@@ -36,14 +47,24 @@ impl Store {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e)) if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) => {
-                Err(ApiError::new(ErrorCode::ResourceAlreadyExistsException, STREAM_EXISTS))
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+            {
+                Err(ApiError::new(
+                    ErrorCode::ResourceAlreadyExistsException,
+                    STREAM_EXISTS,
+                ))
             }
             Err(e) => Err(internal(e)),
         }
     }
 
-    pub async fn get_stream(&self, id: &Identity, group: &LogGroup, name: &str) -> Result<Option<LogStream>, ApiError> {
+    pub async fn get_stream(
+        &self,
+        id: &Identity,
+        group: &LogGroup,
+        name: &str,
+    ) -> Result<Option<LogStream>, ApiError> {
         let out = self
             .client()
             .get_item()
@@ -58,8 +79,16 @@ impl Store {
 
     /// Removes the stream (its events, keyed by the stream's id, become unreachable) and leaves a
     /// reclaim marker for the sweeper, in one transaction.
-    pub async fn delete_stream(&self, id: &Identity, group: &LogGroup, name: &str) -> Result<(), ApiError> {
-        let stream = self.get_stream(id, group, name).await?.ok_or_else(|| ApiError::not_found(STREAM_MISSING))?;
+    pub async fn delete_stream(
+        &self,
+        id: &Identity,
+        group: &LogGroup,
+        name: &str,
+    ) -> Result<(), ApiError> {
+        let stream = self
+            .get_stream(id, group, name)
+            .await?
+            .ok_or_else(|| ApiError::not_found(STREAM_MISSING))?;
         let delete = Delete::builder()
             .table_name(self.table())
             .set_key(Some(keys::stream(id, &group.id, name).item()))
@@ -69,9 +98,17 @@ impl Store {
             .map_err(internal)?;
         let mut marker = keys::reclaim(id, "stream", &stream.id).item();
         marker.insert("created".into(), n(crate::now_millis()));
-        let reclaim = Put::builder().table_name(self.table()).set_item(Some(marker)).build().map_err(internal)?;
-        let items = [TransactWriteItem::builder().delete(delete).build(), TransactWriteItem::builder().put(reclaim).build()];
-        self.transact(&items, |_| ApiError::not_found(STREAM_MISSING)).await
+        let reclaim = Put::builder()
+            .table_name(self.table())
+            .set_item(Some(marker))
+            .build()
+            .map_err(internal)?;
+        let items = [
+            TransactWriteItem::builder().delete(delete).build(),
+            TransactWriteItem::builder().put(reclaim).build(),
+        ];
+        self.transact(&items, |_| ApiError::not_found(STREAM_MISSING))
+            .await
     }
 
     /// A page of the group's streams after `after`, and whether more follow.
@@ -103,7 +140,8 @@ impl Store {
                     None => q.key_condition_expression("pk = :pk"),
                 };
                 if let Some(c) = after {
-                    q = q.set_exclusive_start_key(Some(keys::stream(id, &group.id, &c.name).item()));
+                    q = q
+                        .set_exclusive_start_key(Some(keys::stream(id, &group.id, &c.name).item()));
                 }
             }
             StreamOrder::LastEventTime => {
@@ -112,14 +150,21 @@ impl Store {
                     let key = keys::stream(id, &group.id, &c.name);
                     let mut start = key.item();
                     start.insert(GSI1_PK.into(), s(&key.pk));
-                    start.insert(GSI1_SK.into(), s(keys::stream_by_time(c.last_event, &c.name)));
+                    start.insert(
+                        GSI1_SK.into(),
+                        s(keys::stream_by_time(c.last_event, &c.name)),
+                    );
                     q = q.set_exclusive_start_key(Some(start));
                 }
             }
         }
         let out = q.send().await.map_err(internal)?;
-        let mut streams =
-            out.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<Vec<LogStream>, _>>()?;
+        let mut streams = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_item)
+            .collect::<Result<Vec<LogStream>, _>>()?;
         let more = streams.len() > limit;
         streams.truncate(limit);
         Ok((streams, more))
