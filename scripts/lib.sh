@@ -55,7 +55,8 @@ sys.exit(1)
 PY
 }
 
-port_in_use() { ! python3 -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1])))" "$1" 2>/dev/null; }
+# Something is listening there (a bind test would also trip on harmless TIME_WAIT sockets).
+port_in_use() { python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=1)" "$1" 2>/dev/null; }
 
 # Stops a process group started with setsid, politely first.
 stop_group() {

@@ -34,6 +34,7 @@ class Stack:
     def start(self):
         env = dict(os.environ, LOGBOOK_PORT=str(PORT), LOGBOOK_DYNAMODB_PORT=str(DDB_PORT), LOGBOOK_DATA_DIR=self.data)
         self.out = open(os.path.join(self.data, "serve.out"), "a+")
+        self.mark = len(Path(self.out.name).read_text())
         # Its own process group, like a shell job: Ctrl-C reaches the whole group.
         self.proc = subprocess.Popen([str(ROOT / "scripts" / "serve")], env=env, stdout=self.out,
                                      stderr=subprocess.STDOUT, start_new_session=True)
@@ -41,7 +42,7 @@ class Stack:
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 pytest.fail(f"scripts/serve exited early:\n{self.output()}")
-            if "Logbook is ready at" in self.output():
+            if "Logbook is ready at" in self.output()[self.mark:]:
                 return
             time.sleep(0.5)
         pytest.fail(f"scripts/serve was not ready in time:\n{self.output()}")
@@ -113,8 +114,9 @@ def test_boto3(stack):
     with pytest.raises(c.exceptions.ResourceNotFoundException):
         c.describe_log_streams(logGroupName="missing")
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        c.describe_log_groups(limit=0)
+        c.create_log_group(logGroupName="bad name")
     assert e.value.response["Error"]["Code"] == "ValidationException"
+    assert "failed to satisfy constraint" in e.value.response["Error"]["Message"]
     # Another account (a 12-digit access key names it) sees none of it.
     assert logs(key="210987654321").describe_log_groups()["logGroups"] == []
 
