@@ -35,8 +35,9 @@ ensure_tools() {
 start_dynamodb() {
   local port="$1" data="$2" log="$3" storage
   if [ "$data" = memory ]; then storage=(-inMemory); else mkdir -p "$data"; storage=(-dbPath "$data"); fi
-  setsid java -Djava.library.path="$DDB_DIR/DynamoDBLocal_lib" -jar "$DDB_DIR/DynamoDBLocal.jar" \
-    -sharedDb -port "$port" "${storage[@]}" >"$log" 2>&1 &
+  # Run from the log's folder: DynamoDB Local writes a metadata file into its working directory.
+  (cd "$(dirname "$log")" && exec setsid java -Djava.library.path="$DDB_DIR/DynamoDBLocal_lib" \
+    -jar "$DDB_DIR/DynamoDBLocal.jar" -sharedDb -port "$port" "${storage[@]}" >"$log" 2>&1) &
   DDB_PID=$!
   wait_for_port "$port" 60 || die "DynamoDB Local did not start on port $port (see $log)"
 }

@@ -1,0 +1,83 @@
+//! What the one-endpoint router costs per request: the same call through `POST /` (router →
+//! Lambda Invoke → group function) and through `POST /log-groups` (straight to the group), against
+//! a running `scripts/serve`, interleaved so both see the same machine state.
+//!
+//! scripts/serve &   # then:
+//! cargo bench -p logbook-tests --bench routing            (LOGBOOK_ENDPOINT, ROUTING_BENCH_N)
+
+use std::time::{Duration, Instant};
+
+use logbook_tests::logs;
+
+fn client(endpoint: &str) -> logs::Client {
+    let conf = logs::Config::builder()
+        .behavior_version(logs::config::BehaviorVersion::latest())
+        .region(logs::config::Region::new("us-east-1"))
+        .credentials_provider(logs::config::Credentials::new(
+            "AKIDBENCH",
+            "secret",
+            None,
+            None,
+            "bench",
+        ))
+        .endpoint_url(endpoint)
+        .build();
+    logs::Client::from_conf(conf)
+}
+
+fn summary(name: &str, mut v: Vec<Duration>) -> f64 {
+    v.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let mean = v.iter().map(|d| ms(*d)).sum::<f64>() / v.len() as f64;
+    println!(
+        "{name:<22} n={:<5} mean {mean:7.2} ms  p50 {:7.2} ms  p95 {:7.2} ms  max {:7.2} ms",
+        v.len(),
+        ms(v[v.len() / 2]),
+        ms(v[v.len() * 95 / 100]),
+        ms(v[v.len() - 1]),
+    );
+    mean
+}
+
+#[tokio::main]
+async fn main() {
+    let base = std::env::var("LOGBOOK_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:9000".into());
+    let n: usize = std::env::var("ROUTING_BENCH_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300);
+    let routed = client(&base);
+    let direct = client(&format!("{base}/log-groups"));
+    let _ = routed
+        .create_log_group()
+        .log_group_name("routing-bench")
+        .send()
+        .await;
+    // Warm both paths (cold starts are not what this measures).
+    for _ in 0..20 {
+        routed
+            .describe_log_groups()
+            .limit(1)
+            .send()
+            .await
+            .expect("is scripts/serve running?");
+        direct.describe_log_groups().limit(1).send().await.unwrap();
+    }
+    let (mut via_router, mut straight) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for _ in 0..n {
+        let t = Instant::now();
+        routed.describe_log_groups().limit(1).send().await.unwrap();
+        via_router.push(t.elapsed());
+        let t = Instant::now();
+        direct.describe_log_groups().limit(1).send().await.unwrap();
+        straight.push(t.elapsed());
+    }
+    println!("DescribeLogGroups through {base}, sequential, warm:");
+    let r = summary("POST / (router)", via_router);
+    let d = summary("POST /log-groups", straight);
+    println!(
+        "router hop: +{:.2} ms per request ({:.2}x the direct path)",
+        r - d,
+        r / d
+    );
+}
