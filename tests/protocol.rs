@@ -2,10 +2,13 @@
 
 use logbook_tests::{new_account, raw_post, sigv4};
 
+/// path, headers, body, expected status, expected `__type` ("" for success)
+type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str, u16, &'a str);
+
 #[test]
 fn protocol_errors_are_aws_shaped() {
     let auth = sigv4(&new_account(), "logs");
-    let cases: &[(&str, &[(&str, &str)], &str, u16, &str)] = &[
+    let cases: &[Case] = &[
         (
             "/",
             &[

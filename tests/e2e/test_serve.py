@@ -132,8 +132,9 @@ def test_curl_sigv4(stack):
 
 def test_per_group_path_and_router_errors(stack):
     # The direct path skips the router hop.
-    direct = logs(endpoint=f"{ENDPOINT}/log-groups")
-    assert [g["logGroupName"] for g in direct.describe_log_groups()["logGroups"]] == ["app"]
+    for path in ("/log-groups", "/log-groups/"):  # aws-sdk-rust adds the trailing slash
+        direct = logs(endpoint=f"{ENDPOINT}{path}")
+        assert [g["logGroupName"] for g in direct.describe_log_groups()["logGroups"]] == ["app"]
     # CloudTrail in boto3's long target form reaches the router, which has no function for it yet.
     trail = boto3.client("cloudtrail", endpoint_url=ENDPOINT, region_name="us-east-1",
                          aws_access_key_id="AKIDE2E", aws_secret_access_key="secret")

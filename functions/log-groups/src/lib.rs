@@ -5,6 +5,7 @@ use logbook_model::logs::{
     AssociateKmsKeyRequest, CreateLogGroupRequest, DescribeLogGroupsRequest, GroupRequest,
     LogGroup, PutRetentionPolicyRequest, TagLogGroupRequest, UntagLogGroupRequest,
 };
+use logbook_model::token::with_next_token;
 use logbook_protocol::{Action, ApiError, Call, Dispatch, Group};
 use logbook_storage::groups::GroupChange;
 use logbook_storage::{Store, now_millis};
@@ -66,7 +67,7 @@ impl Dispatch for LogGroups {
                     .iter()
                     .map(|g| g.view(&id.region, &id.account_id))
                     .collect();
-                Ok(with_token(json!({ "logGroups": views }), next))
+                Ok(with_next_token(json!({ "logGroups": views }), next))
             }
             Action::PutRetentionPolicy => {
                 let (name, days) = call.decode::<PutRetentionPolicyRequest>()?.validate()?;
@@ -131,11 +132,4 @@ impl Dispatch for LogGroups {
             other => Err(logbook_protocol::pipeline::unknown_operation(other.name())),
         }
     }
-}
-
-fn with_token(mut body: Value, next: Option<String>) -> Value {
-    if let Some(t) = next {
-        body["nextToken"] = Value::String(t);
-    }
-    body
 }

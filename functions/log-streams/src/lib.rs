@@ -2,6 +2,7 @@
 
 use logbook_model::TokenCodec;
 use logbook_model::logs::{DescribeLogStreamsRequest, LogStream, StreamOrder, StreamRequest};
+use logbook_model::token::with_next_token;
 use logbook_protocol::{Action, ApiError, Call, Dispatch, Group};
 use logbook_storage::streams::StreamCursor;
 use logbook_storage::{Store, now_millis};
@@ -57,19 +58,10 @@ impl Dispatch for LogStreams {
                 );
                 let after: Option<StreamCursor> = cmd
                     .next_token
-                    .map(|t| self.tokens.open(&scope, &t))
+                    .as_deref()
+                    .map(|t| self.tokens.open(&scope, t))
                     .transpose()?;
-                let (streams, more) = store
-                    .list_streams(
-                        id,
-                        &group,
-                        cmd.order,
-                        cmd.descending,
-                        cmd.prefix.as_deref(),
-                        after.as_ref(),
-                        cmd.limit,
-                    )
-                    .await?;
+                let (streams, more) = store.list_streams(id, &group, &cmd, after.as_ref()).await?;
                 let next = more
                     .then(|| {
                         streams.last().map(|s| {
@@ -86,11 +78,7 @@ impl Dispatch for LogStreams {
                     .iter()
                     .map(|s| s.view(&id.region, &id.account_id, &group.name))
                     .collect();
-                let mut body = json!({ "logStreams": views });
-                if let Some(t) = next {
-                    body["nextToken"] = Value::String(t);
-                }
-                Ok(body)
+                Ok(with_next_token(json!({ "logStreams": views }), next))
             }
             other => Err(logbook_protocol::pipeline::unknown_operation(other.name())),
         }

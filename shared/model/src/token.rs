@@ -65,6 +65,14 @@ impl TokenCodec {
     }
 }
 
+/// Adds `nextToken` to a listing's response body when there is a next page.
+pub fn with_next_token(mut body: serde_json::Value, next: Option<String>) -> serde_json::Value {
+    if let Some(t) = next {
+        body["nextToken"] = serde_json::Value::String(t);
+    }
+    body
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

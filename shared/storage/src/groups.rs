@@ -101,18 +101,10 @@ impl Store {
             .expression_attribute_values(":minus", n(-1))
             .build()
             .map_err(internal)?;
-        let mut marker = keys::reclaim(id, "group", &group.id).item();
-        marker.insert("children".into(), s(keys::streams(id, &group.id)));
-        marker.insert("created".into(), n(crate::now_millis()));
-        let reclaim = Put::builder()
-            .table_name(self.table())
-            .set_item(Some(marker))
-            .build()
-            .map_err(internal)?;
         let items = [
             TransactWriteItem::builder().delete(delete).build(),
             TransactWriteItem::builder().update(count).build(),
-            TransactWriteItem::builder().put(reclaim).build(),
+            self.reclaim_marker(keys::reclaim(id, "group", &group.id))?,
         ];
         self.transact(&items, |_| ApiError::not_found(GROUP_MISSING))
             .await
@@ -144,15 +136,7 @@ impl Store {
             q = q.set_exclusive_start_key(Some(keys::group(id, after).item()));
         }
         let out = q.send().await.map_err(internal)?;
-        let mut groups = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(from_item)
-            .collect::<Result<Vec<LogGroup>, _>>()?;
-        let more = groups.len() > limit;
-        groups.truncate(limit);
-        Ok((groups, more))
+        crate::page(out.items, limit)
     }
 
     pub async fn change_group(
@@ -208,6 +192,19 @@ impl Store {
             }
             Err(e) => Err(internal(e)),
         }
+    }
+
+    /// The transaction item that records a deleted resource's children for the sweeper.
+    pub(crate) fn reclaim_marker(&self, key: keys::Key) -> Result<TransactWriteItem, ApiError> {
+        let mut marker = key.item();
+        marker.insert("type".into(), s("reclaim"));
+        marker.insert("created".into(), n(crate::now_millis()));
+        let put = Put::builder()
+            .table_name(self.table())
+            .set_item(Some(marker))
+            .build()
+            .map_err(internal)?;
+        Ok(TransactWriteItem::builder().put(put).build())
     }
 
     /// Runs a transaction. A failed condition becomes `on_condition(index of the failed item)`;

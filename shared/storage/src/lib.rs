@@ -73,3 +73,19 @@ pub(crate) fn to_item<T: serde::Serialize>(v: &T) -> Result<Item, ApiError> {
 pub(crate) fn from_item<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, ApiError> {
     serde_dynamo::from_item(item).map_err(ApiError::internal)
 }
+
+/// A query page of `limit + 1` items as `limit` items and whether more follow: the extra item
+/// saves clients a last, empty page.
+pub(crate) fn page<T: serde::de::DeserializeOwned>(
+    items: Option<Vec<Item>>,
+    limit: usize,
+) -> Result<(Vec<T>, bool), ApiError> {
+    let mut out = items
+        .unwrap_or_default()
+        .into_iter()
+        .map(from_item)
+        .collect::<Result<Vec<T>, _>>()?;
+    let more = out.len() > limit;
+    out.truncate(limit);
+    Ok((out, more))
+}

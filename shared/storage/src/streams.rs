@@ -2,12 +2,14 @@
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
-use logbook_model::logs::{LogGroup, LogStream, STREAM_EXISTS, STREAM_MISSING, StreamOrder};
+use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
+use logbook_model::logs::{
+    DescribeLogStreams, LogGroup, LogStream, STREAM_EXISTS, STREAM_MISSING, StreamOrder,
+};
 use logbook_protocol::{ApiError, ErrorCode, Identity};
 
 use crate::keys::{self, GSI1, GSI1_PK, GSI1_SK};
-use crate::{Store, from_item, internal, n, s, to_item};
+use crate::{Store, from_item, internal, s, to_item};
 
 /// Where a page of streams starts: after this stream, in the listing's order.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -96,16 +98,9 @@ impl Store {
             .expression_attribute_values(":id", s(&stream.id))
             .build()
             .map_err(internal)?;
-        let mut marker = keys::reclaim(id, "stream", &stream.id).item();
-        marker.insert("created".into(), n(crate::now_millis()));
-        let reclaim = Put::builder()
-            .table_name(self.table())
-            .set_item(Some(marker))
-            .build()
-            .map_err(internal)?;
         let items = [
             TransactWriteItem::builder().delete(delete).build(),
-            TransactWriteItem::builder().put(reclaim).build(),
+            self.reclaim_marker(keys::reclaim(id, "stream", &stream.id))?,
         ];
         self.transact(&items, |_| ApiError::not_found(STREAM_MISSING))
             .await
@@ -116,12 +111,15 @@ impl Store {
         &self,
         id: &Identity,
         group: &LogGroup,
-        order: StreamOrder,
-        descending: bool,
-        prefix: Option<&str>,
+        query: &DescribeLogStreams,
         after: Option<&StreamCursor>,
-        limit: usize,
     ) -> Result<(Vec<LogStream>, bool), ApiError> {
+        let (order, descending, prefix, limit) = (
+            query.order,
+            query.descending,
+            query.prefix.as_deref(),
+            query.limit,
+        );
         let pk = keys::streams(id, &group.id);
         let mut q = self
             .client()
@@ -159,14 +157,6 @@ impl Store {
             }
         }
         let out = q.send().await.map_err(internal)?;
-        let mut streams = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(from_item)
-            .collect::<Result<Vec<LogStream>, _>>()?;
-        let more = streams.len() > limit;
-        streams.truncate(limit);
-        Ok((streams, more))
+        crate::page(out.items, limit)
     }
 }
