@@ -42,6 +42,15 @@ start_dynamodb() {
   wait_for_port "$port" 60 || die "DynamoDB Local did not start on port $port (see $log)"
 }
 
+# start_s3 PORT LOGFILE: moto's server as a local S3-compatible endpoint (CreateTrail checks that
+# its bucket exists there), in its own process group, pid in S3_PID.
+start_s3() {
+  local port="$1" log="$2"
+  (cd "$(dirname "$log")" && exec setsid "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1) &
+  S3_PID=$!
+  wait_for_port "$port" 60 || die "the local S3 server did not start on port $port (see $log)"
+}
+
 wait_for_port() {
   python3 - "$1" "$2" <<'PY'
 import socket, sys, time

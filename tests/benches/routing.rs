@@ -13,13 +13,7 @@ fn client(endpoint: &str) -> logs::Client {
     let conf = logs::Config::builder()
         .behavior_version(logs::config::BehaviorVersion::latest())
         .region(logs::config::Region::new("us-east-1"))
-        .credentials_provider(logs::config::Credentials::new(
-            "AKIDBENCH",
-            "secret",
-            None,
-            None,
-            "bench",
-        ))
+        .credentials_provider(logs::config::Credentials::new("AKIDBENCH", "secret", None, None, "bench"))
         .endpoint_url(endpoint)
         .build();
     logs::Client::from_conf(conf)
@@ -42,25 +36,13 @@ fn summary(name: &str, mut v: Vec<Duration>) -> f64 {
 #[tokio::main]
 async fn main() {
     let base = std::env::var("LOGBOOK_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:9000".into());
-    let n: usize = std::env::var("ROUTING_BENCH_N")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(300);
+    let n: usize = std::env::var("ROUTING_BENCH_N").ok().and_then(|s| s.parse().ok()).unwrap_or(300);
     let routed = client(&base);
     let direct = client(&format!("{base}/log-groups"));
-    let _ = routed
-        .create_log_group()
-        .log_group_name("routing-bench")
-        .send()
-        .await;
+    let _ = routed.create_log_group().log_group_name("routing-bench").send().await;
     // Warm both paths (cold starts are not what this measures).
     for _ in 0..20 {
-        routed
-            .describe_log_groups()
-            .limit(1)
-            .send()
-            .await
-            .expect("is scripts/serve running?");
+        routed.describe_log_groups().limit(1).send().await.expect("is scripts/serve running?");
         direct.describe_log_groups().limit(1).send().await.unwrap();
     }
     let (mut via_router, mut straight) = (Vec::with_capacity(n), Vec::with_capacity(n));
@@ -75,9 +57,5 @@ async fn main() {
     println!("DescribeLogGroups through {base}, sequential, warm:");
     let r = summary("POST / (router)", via_router);
     let d = summary("POST /log-groups", straight);
-    println!(
-        "router hop: +{:.2} ms per request ({:.2}x the direct path)",
-        r - d,
-        r / d
-    );
+    println!("router hop: +{:.2} ms per request ({:.2}x the direct path)", r - d, r / d);
 }

@@ -21,6 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PORT = int(os.environ.get("LOGBOOK_E2E_PORT", "9710"))
 DDB_PORT = int(os.environ.get("LOGBOOK_E2E_DYNAMODB_PORT", "8710"))
+S3_PORT = int(os.environ.get("LOGBOOK_E2E_S3_PORT", "8711"))
 ENDPOINT = f"http://127.0.0.1:{PORT}"
 CREDS = {"AWS_ACCESS_KEY_ID": "AKIDE2E", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_DEFAULT_REGION": "us-east-1"}
 
@@ -32,7 +33,8 @@ class Stack:
         self.out = None
 
     def start(self):
-        env = dict(os.environ, LOGBOOK_PORT=str(PORT), LOGBOOK_DYNAMODB_PORT=str(DDB_PORT), LOGBOOK_DATA_DIR=self.data)
+        env = dict(os.environ, LOGBOOK_PORT=str(PORT), LOGBOOK_DYNAMODB_PORT=str(DDB_PORT),
+                   LOGBOOK_S3_PORT=str(S3_PORT), LOGBOOK_DATA_DIR=self.data)
         self.out = open(os.path.join(self.data, "serve.out"), "a+")
         self.mark = len(Path(self.out.name).read_text())
         # Its own process group, like a shell job: Ctrl-C reaches the whole group.
@@ -68,7 +70,7 @@ def port_open(port):
 def leftovers(data):
     """Processes that mention this stack's ports or data folder."""
     out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    marks = (f"-port {DDB_PORT}", f"--invoke-port {PORT}", data)
+    marks = (f"-port {DDB_PORT}", f"--invoke-port {PORT}", f"-p {S3_PORT}", data)
     return [l for l in out.splitlines() if any(m in l for m in marks) and "pytest" not in l]
 
 
@@ -135,13 +137,38 @@ def test_per_group_path_and_router_errors(stack):
     for path in ("/log-groups", "/log-groups/"):  # aws-sdk-rust adds the trailing slash
         direct = logs(endpoint=f"{ENDPOINT}{path}")
         assert [g["logGroupName"] for g in direct.describe_log_groups()["logGroups"]] == ["app"]
-    # CloudTrail in boto3's long target form reaches the router, which has no function for it yet.
+    # A target no function serves: the router answers it.
+    r = subprocess.run(
+        ["curl", "-s", "-w", "\n%{http_code}", "--aws-sigv4", "aws:amz:us-east-1:logs", "-u", "KEY:SECRET",
+         "-H", "X-Amz-Target: Logs_20140328.Frobnicate",
+         "-H", "Content-Type: application/x-amz-json-1.1", "-d", "{}", f"{ENDPOINT}/"],
+        capture_output=True, text=True, check=True)
+    body, status = r.stdout.rsplit("\n", 1)
+    assert status == "400" and json.loads(body)["__type"] == "UnknownOperationException"
+
+
+def test_cloudtrail(stack):
+    # boto3 sends CloudTrail's long target form; the router finds the trails and lookup functions.
+    s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{S3_PORT}", region_name="us-east-1",
+                      aws_access_key_id="local", aws_secret_access_key="local")
+    s3.create_bucket(Bucket="e2e-trail-bucket")
     trail = boto3.client("cloudtrail", endpoint_url=ENDPOINT, region_name="us-east-1",
                          aws_access_key_id="AKIDE2E", aws_secret_access_key="secret")
-    with pytest.raises(botocore.exceptions.ClientError) as e:
-        trail.lookup_events()
-    assert e.value.response["Error"]["Code"] == "UnknownOperationException"
-    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    created = trail.create_trail(Name="e2e-trail", S3BucketName="e2e-trail-bucket")
+    assert created["TrailARN"] == "arn:aws:cloudtrail:us-east-1:123456789012:trail/e2e-trail"
+    trail.start_logging(Name="e2e-trail")
+    assert trail.get_trail_status(Name="e2e-trail")["IsLogging"] is True
+    with pytest.raises(trail.exceptions.S3BucketDoesNotExistException):
+        trail.create_trail(Name="e2e-other", S3BucketName="e2e-missing-bucket")
+    # The AWS CLI's create-log-group earlier is in the event history, with its user agent.
+    r = cli("cloudtrail", "lookup-events", "--lookup-attributes",
+            "AttributeKey=EventName,AttributeValue=CreateLogGroup")
+    assert r.returncode == 0, r.stderr
+    events = json.loads(r.stdout)["Events"]
+    assert [e["EventName"] for e in events][-1] == "CreateLogGroup"
+    first = json.loads(events[-1]["CloudTrailEvent"])
+    assert first["requestParameters"]["logGroupName"] == "app"
+    assert "aws-cli" in first["userAgent"]
 
 
 def test_ctrl_c_stops_everything_and_data_survives_a_restart(stack):

@@ -18,6 +18,7 @@ use logbook_model::TokenCodec;
 use logbook_protocol::pipeline::{encode, handle, unknown_operation};
 use logbook_protocol::{Group, IdentityConfig, Target};
 use logbook_storage::Store;
+use logbook_storage::audit::AuditLog;
 
 pub use aws_sdk_cloudwatchlogs as logs;
 
@@ -30,24 +31,38 @@ pub fn dynamodb() -> aws_sdk_dynamodb::Client {
     let conf = aws_sdk_dynamodb::Config::builder()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "local", "local", None, None, "test",
-        ))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "test"))
         .endpoint_url(dynamodb_endpoint())
         .build();
     aws_sdk_dynamodb::Client::from_conf(conf)
 }
 
+/// The local S3-compatible server (moto) `scripts/test` started, for CreateTrail's bucket check.
+pub fn s3_endpoint() -> String {
+    std::env::var("LOGBOOK_TEST_S3").unwrap_or_else(|_| "http://127.0.0.1:5000".to_owned())
+}
+
+pub fn s3() -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new("local", "local", None, None, "test"))
+        .endpoint_url(s3_endpoint())
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
 pub fn store() -> Store {
-    Store::new(
-        dynamodb(),
-        std::env::var("LOGBOOK_TABLE").unwrap_or_else(|_| "logbook".to_owned()),
-    )
+    Store::new(dynamodb(), std::env::var("LOGBOOK_TABLE").unwrap_or_else(|_| "logbook".to_owned()))
 }
 
 struct Groups {
     log_groups: log_groups::LogGroups,
     log_streams: log_streams::LogStreams,
+    trails: trails::Trails,
+    lookup: lookup::Lookup,
+    audit: AuditLog,
     ids: IdentityConfig,
 }
 
@@ -57,33 +72,21 @@ async fn serve(
 ) -> Result<hyper::Response<Full<Bytes>>, hyper::Error> {
     let (parts, body) = req.into_parts();
     let bytes = body.collect().await?.to_bytes();
-    let body = if bytes.is_empty() {
-        lambda_http::Body::Empty
-    } else {
-        lambda_http::Body::Binary(bytes.to_vec())
-    };
+    let body = if bytes.is_empty() { lambda_http::Body::Empty } else { lambda_http::Body::Binary(bytes.to_vec()) };
     let req = lambda_http::Request::from_parts(parts, body);
-    let target = req
-        .headers()
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let target = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let resp = match Target::parse(target.as_deref()) {
         Target::Known(a) => match a.group() {
-            Some(Group::LogGroups) => handle(&groups.log_groups, &groups.ids, req).await,
-            Some(Group::LogStreams) => handle(&groups.log_streams, &groups.ids, req).await,
-            None => encode(
-                "in-process",
-                Err(unknown_operation(target.as_deref().unwrap_or(""))),
-            ),
+            Some(Group::LogGroups) => handle(&groups.log_groups, &groups.ids, &groups.audit, req).await,
+            Some(Group::LogStreams) => handle(&groups.log_streams, &groups.ids, &groups.audit, req).await,
+            Some(Group::Trails) => handle(&groups.trails, &groups.ids, &groups.audit, req).await,
+            Some(Group::Lookup) => handle(&groups.lookup, &groups.ids, &groups.audit, req).await,
+            None => encode("in-process", Err(unknown_operation(target.as_deref().unwrap_or("")))),
         },
         Target::Unknown(t) => encode("in-process", Err(unknown_operation(&t))),
     };
     let (parts, body) = resp.into_parts();
-    Ok(hyper::Response::from_parts(
-        parts,
-        Full::new(Bytes::copy_from_slice(body.as_ref())),
-    ))
+    Ok(hyper::Response::from_parts(parts, Full::new(Bytes::copy_from_slice(body.as_ref()))))
 }
 
 /// The gateway's base URL; started once per test binary on its own runtime, so it outlives any
@@ -93,28 +96,26 @@ pub fn endpoint() -> &'static str {
     ENDPOINT.get_or_init(|| {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
             rt.block_on(async move {
                 let tokens = TokenCodec::new(b"test-token-key");
                 let groups: &'static Groups = Box::leak(Box::new(Groups {
-                    log_groups: log_groups::LogGroups {
-                        store: store(),
-                        tokens: tokens.clone(),
-                    },
-                    log_streams: log_streams::LogStreams {
-                        store: store(),
-                        tokens,
-                    },
+                    log_groups: log_groups::LogGroups { store: store(), tokens: tokens.clone() },
+                    log_streams: log_streams::LogStreams { store: store(), tokens: tokens.clone() },
+                    trails: trails::Trails { store: store(), s3: s3() },
+                    lookup: lookup::Lookup { store: store(), tokens },
+                    audit: AuditLog::new(store()),
                     ids: IdentityConfig {
-                        keys: [(
-                            "AKIDALICE".to_owned(),
-                            ("444455556666".to_owned(), Some("alice".to_owned())),
-                        )]
-                        .into(),
+                        keys: [
+                            ("AKIDALICE", "444455556666", "alice"),
+                            // Used only by tests/audit.rs: two writers and a reader in one account.
+                            ("AKIDAUDITA", "555566667777", "ann"),
+                            ("AKIDAUDITB", "555566667777", "ben"),
+                            ("AKIDAUDITR", "555566667777", "reader"),
+                        ]
+                        .into_iter()
+                        .map(|(k, a, u)| (k.to_owned(), (a.to_owned(), Some(u.to_owned()))))
+                        .collect(),
                         ..IdentityConfig::default()
                     },
                 }));
@@ -141,13 +142,9 @@ pub fn endpoint() -> &'static str {
 pub fn new_account() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_micros() as u64;
-    let v = (t.wrapping_mul(1_000_003) ^ (u64::from(std::process::id()) << 20))
-        .wrapping_add(n * 7_919)
-        % 900_000_000_000;
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros() as u64;
+    let v =
+        (t.wrapping_mul(1_000_003) ^ (u64::from(std::process::id()) << 20)).wrapping_add(n * 7_919) % 900_000_000_000;
     format!("{:012}", 100_000_000_000 + v)
 }
 
@@ -162,6 +159,17 @@ pub fn logs_client_for(access_key: &str, region: &str) -> logs::Client {
     logs::Client::from_conf(conf)
 }
 
+/// A CloudTrail client whose access key is `access_key`.
+pub fn trail_client_for(access_key: &str, region: &str) -> aws_sdk_cloudtrail::Client {
+    let conf = aws_sdk_cloudtrail::Config::builder()
+        .behavior_version(aws_sdk_cloudtrail::config::BehaviorVersion::latest())
+        .region(aws_sdk_cloudtrail::config::Region::new(region.to_owned()))
+        .credentials_provider(aws_sdk_cloudtrail::config::Credentials::new(access_key, "secret", None, None, "test"))
+        .endpoint_url(endpoint())
+        .build();
+    aws_sdk_cloudtrail::Client::from_conf(conf)
+}
+
 /// A client in a fresh account, and that account's id.
 pub fn logs_client() -> (logs::Client, String) {
     let account = new_account();
@@ -169,17 +177,11 @@ pub fn logs_client() -> (logs::Client, String) {
 }
 
 /// A raw HTTP exchange with the gateway, for what SDKs never send. Returns status and JSON body.
-pub fn raw_post(
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> (u16, serde_json::Value, String) {
+pub fn raw_post(path: &str, headers: &[(&str, &str)], body: &str) -> (u16, serde_json::Value, String) {
     let addr = endpoint().trim_start_matches("http://").to_owned();
     let mut s = std::net::TcpStream::connect(&addr).unwrap();
-    let mut req = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
+    let mut req =
+        format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -189,16 +191,8 @@ pub fn raw_post(
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (
-        status,
-        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
-        head.to_owned(),
-    )
+    let status = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null), head.to_owned())
 }
 
 /// The Authorization header an SDK would send for `key` (the signature is not checked yet).
@@ -214,9 +208,6 @@ pub fn err<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug, R: std
     r: Result<T, logs::error::SdkError<E, R>>,
 ) -> (String, String) {
     let e = r.expect_err("expected an error");
-    let code = e
-        .code()
-        .unwrap_or_else(|| panic!("not a service error: {e:?}"))
-        .to_owned();
+    let code = e.code().unwrap_or_else(|| panic!("not a service error: {e:?}")).to_owned();
     (code, e.message().unwrap_or("").to_owned())
 }

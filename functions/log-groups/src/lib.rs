@@ -2,8 +2,8 @@
 
 use logbook_model::TokenCodec;
 use logbook_model::logs::{
-    AssociateKmsKeyRequest, CreateLogGroupRequest, DescribeLogGroupsRequest, GroupRequest,
-    LogGroup, PutRetentionPolicyRequest, TagLogGroupRequest, UntagLogGroupRequest,
+    AssociateKmsKeyRequest, CreateLogGroupRequest, DescribeLogGroupsRequest, GroupRequest, LogGroup,
+    PutRetentionPolicyRequest, TagLogGroupRequest, UntagLogGroupRequest,
 };
 use logbook_model::token::with_next_token;
 use logbook_protocol::{Action, ApiError, Call, Dispatch, Group};
@@ -21,7 +21,7 @@ impl Dispatch for LogGroups {
         Group::LogGroups
     }
 
-    async fn dispatch(&self, call: Call) -> Result<Value, ApiError> {
+    async fn dispatch(&self, call: &Call) -> Result<Value, ApiError> {
         let id = &call.identity;
         let store = &self.store;
         match call.action {
@@ -53,75 +53,48 @@ impl Dispatch for LogGroups {
                     id.region,
                     cmd.prefix.as_deref().unwrap_or("")
                 );
-                let after: Option<String> = cmd
-                    .next_token
-                    .map(|t| self.tokens.open(&scope, &t))
-                    .transpose()?;
-                let (groups, more) = store
-                    .list_groups(id, cmd.prefix.as_deref(), after.as_deref(), cmd.limit)
-                    .await?;
-                let next = more
-                    .then(|| groups.last().map(|g| self.tokens.seal(&scope, &g.name)))
-                    .flatten();
-                let views: Vec<_> = groups
-                    .iter()
-                    .map(|g| g.view(&id.region, &id.account_id))
-                    .collect();
+                let after: Option<String> = cmd.next_token.map(|t| self.tokens.open(&scope, &t)).transpose()?;
+                let (groups, more) = store.list_groups(id, cmd.prefix.as_deref(), after.as_deref(), cmd.limit).await?;
+                let next = more.then(|| groups.last().map(|g| self.tokens.seal(&scope, &g.name))).flatten();
+                let views: Vec<_> = groups.iter().map(|g| g.view(&id.region, &id.account_id)).collect();
                 Ok(with_next_token(json!({ "logGroups": views }), next))
             }
             Action::PutRetentionPolicy => {
                 let (name, days) = call.decode::<PutRetentionPolicyRequest>()?.validate()?;
-                store
-                    .change_group(id, &name, GroupChange::SetRetention(days))
-                    .await?;
+                store.change_group(id, &name, GroupChange::SetRetention(days)).await?;
                 Ok(Value::Null)
             }
             Action::DeleteRetentionPolicy => {
                 let name = call.decode::<GroupRequest>()?.validate()?;
-                store
-                    .change_group(id, &name, GroupChange::ClearRetention)
-                    .await?;
+                store.change_group(id, &name, GroupChange::ClearRetention).await?;
                 Ok(Value::Null)
             }
             Action::AssociateKmsKey => {
                 let (name, key) = call.decode::<AssociateKmsKeyRequest>()?.validate()?;
-                store
-                    .change_group(id, &name, GroupChange::SetKmsKey(key))
-                    .await?;
+                store.change_group(id, &name, GroupChange::SetKmsKey(key)).await?;
                 Ok(Value::Null)
             }
             Action::DisassociateKmsKey => {
                 let name = call.decode::<GroupRequest>()?.validate()?;
-                store
-                    .change_group(id, &name, GroupChange::ClearKmsKey)
-                    .await?;
+                store.change_group(id, &name, GroupChange::ClearKmsKey).await?;
                 Ok(Value::Null)
             }
             Action::TagLogGroup => {
                 let (name, tags) = call.decode::<TagLogGroupRequest>()?.validate()?;
                 let group = store.require_group(id, &name).await?;
-                let total = group
-                    .tags
-                    .keys()
-                    .chain(tags.keys())
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .len();
+                let total = group.tags.keys().chain(tags.keys()).collect::<std::collections::BTreeSet<_>>().len();
                 if total > logbook_model::logs::MAX_TAGS {
                     return Err(ApiError::invalid_parameter(format!(
                         "A log group can have at most {} tags; this request would give it {total}.",
                         logbook_model::logs::MAX_TAGS
                     )));
                 }
-                store
-                    .change_group(id, &name, GroupChange::Tag(tags.into_iter().collect()))
-                    .await?;
+                store.change_group(id, &name, GroupChange::Tag(tags.into_iter().collect())).await?;
                 Ok(Value::Null)
             }
             Action::UntagLogGroup => {
                 let (name, keys) = call.decode::<UntagLogGroupRequest>()?.validate()?;
-                store
-                    .change_group(id, &name, GroupChange::Untag(keys))
-                    .await?;
+                store.change_group(id, &name, GroupChange::Untag(keys)).await?;
                 Ok(Value::Null)
             }
             Action::ListTagsLogGroup => {

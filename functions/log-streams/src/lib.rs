@@ -18,7 +18,7 @@ impl Dispatch for LogStreams {
         Group::LogStreams
     }
 
-    async fn dispatch(&self, call: Call) -> Result<Value, ApiError> {
+    async fn dispatch(&self, call: &Call) -> Result<Value, ApiError> {
         let id = &call.identity;
         let store = &self.store;
         match call.action {
@@ -56,11 +56,8 @@ impl Dispatch for LogStreams {
                     cmd.descending,
                     cmd.prefix.as_deref().unwrap_or("")
                 );
-                let after: Option<StreamCursor> = cmd
-                    .next_token
-                    .as_deref()
-                    .map(|t| self.tokens.open(&scope, t))
-                    .transpose()?;
+                let after: Option<StreamCursor> =
+                    cmd.next_token.as_deref().map(|t| self.tokens.open(&scope, t)).transpose()?;
                 let (streams, more) = store.list_streams(id, &group, &cmd, after.as_ref()).await?;
                 let next = more
                     .then(|| {
@@ -74,10 +71,7 @@ impl Dispatch for LogStreams {
                         })
                     })
                     .flatten();
-                let views: Vec<_> = streams
-                    .iter()
-                    .map(|s| s.view(&id.region, &id.account_id, &group.name))
-                    .collect();
+                let views: Vec<_> = streams.iter().map(|s| s.view(&id.region, &id.account_id, &group.name)).collect();
                 Ok(with_next_token(json!({ "logStreams": views }), next))
             }
             other => Err(logbook_protocol::pipeline::unknown_operation(other.name())),

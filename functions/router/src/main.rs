@@ -17,23 +17,21 @@ impl Router {
         let request_id = event.context.request_id.clone();
         let target = header(&event.payload, "x-amz-target");
         let group = match Target::parse(target) {
-            Target::Known(action) => action.group().ok_or_else(|| {
-                logbook_protocol::pipeline::unknown_operation(target.unwrap_or_default())
-            }),
+            Target::Known(action) => {
+                action.group().ok_or_else(|| logbook_protocol::pipeline::unknown_operation(target.unwrap_or_default()))
+            }
             Target::Unknown(t) => Err(logbook_protocol::pipeline::unknown_operation(&t)),
         };
         match group {
-            Ok(group) => Ok(self
-                .forward(group, event.payload)
-                .await
-                .unwrap_or_else(|e| error_response(&request_id, &e))),
+            Ok(group) => {
+                Ok(self.forward(group, event.payload).await.unwrap_or_else(|e| error_response(&request_id, &e)))
+            }
             Err(e) => Ok(error_response(&request_id, &e)),
         }
     }
 
     async fn forward(&self, group: Group, payload: Value) -> Result<Value, ApiError> {
-        let name =
-            std::env::var(group.function_env_var()).unwrap_or_else(|_| group.bin_name().to_owned());
+        let name = std::env::var(group.function_env_var()).unwrap_or_else(|_| group.bin_name().to_owned());
         let bytes = serde_json::to_vec(&payload).map_err(ApiError::internal)?;
         let out = self
             .lambda
@@ -45,10 +43,7 @@ impl Router {
             .map_err(|e| ApiError::internal(aws_sdk_lambda::error::DisplayErrorContext(e)))?;
         let body = out.payload.map(Blob::into_inner).unwrap_or_default();
         if let Some(kind) = out.function_error {
-            return Err(ApiError::internal(format!(
-                "{name} failed ({kind}): {}",
-                String::from_utf8_lossy(&body)
-            )));
+            return Err(ApiError::internal(format!("{name} failed ({kind}): {}", String::from_utf8_lossy(&body))));
         }
         serde_json::from_slice(&body).map_err(ApiError::internal)
     }
@@ -56,13 +51,7 @@ impl Router {
 
 /// Header lookup on the raw event: HTTP API lower-cases names, REST APIs keep the client's case.
 fn header<'a>(payload: &'a Value, name: &str) -> Option<&'a str> {
-    payload
-        .get("headers")?
-        .as_object()?
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))?
-        .1
-        .as_str()
+    payload.get("headers")?.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(name))?.1.as_str()
 }
 
 fn error_response(request_id: &str, e: &ApiError) -> Value {
@@ -85,9 +74,7 @@ async fn main() -> Result<(), Error> {
     logbook_protocol::init_tracing();
     // AWS_ENDPOINT_URL_LAMBDA points this at `cargo lambda watch`'s Invoke API when local.
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let router: &'static Router = Box::leak(Box::new(Router {
-        lambda: aws_sdk_lambda::Client::new(&config),
-    }));
+    let router: &'static Router = Box::leak(Box::new(Router { lambda: aws_sdk_lambda::Client::new(&config) }));
     lambda_runtime::run(service_fn(move |event| router.route(event))).await
 }
 
@@ -98,10 +85,7 @@ mod tests {
     #[test]
     fn headers_match_in_any_case() {
         let v = json!({ "headers": { "X-Amz-Target": "Logs_20140328.CreateLogGroup" } });
-        assert_eq!(
-            header(&v, "x-amz-target"),
-            Some("Logs_20140328.CreateLogGroup")
-        );
+        assert_eq!(header(&v, "x-amz-target"), Some("Logs_20140328.CreateLogGroup"));
         assert_eq!(header(&json!({}), "x-amz-target"), None);
     }
 

@@ -21,13 +21,7 @@ mod tests {
             super::log_group("us-east-1", "123456789012", "app"),
             "arn:aws:logs:us-east-1:123456789012:log-group:app"
         );
-        assert_eq!(
-            super::log_group_wildcard("us-east-1", "1", "a"),
-            "arn:aws:logs:us-east-1:1:log-group:a:*"
-        );
-        assert_eq!(
-            super::log_stream("eu-west-1", "1", "a", "s"),
-            "arn:aws:logs:eu-west-1:1:log-group:a:log-stream:s"
-        );
+        assert_eq!(super::log_group_wildcard("us-east-1", "1", "a"), "arn:aws:logs:us-east-1:1:log-group:a:*");
+        assert_eq!(super::log_stream("eu-west-1", "1", "a", "s"), "arn:aws:logs:eu-west-1:1:log-group:a:log-stream:s");
     }
 }

@@ -2,6 +2,7 @@
 //! types and their wire views, ARNs, and pagination tokens.
 
 pub mod arn;
+pub mod cloudtrail;
 pub mod logs;
 pub mod token;
 pub mod validate;

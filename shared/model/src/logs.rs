@@ -13,10 +13,8 @@ use crate::arn;
 use crate::validate::Violations;
 
 /// The retention values AWS accepts, in days.
-pub const RETENTION_DAYS: &[i64] = &[
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-    3288, 3653,
-];
+pub const RETENTION_DAYS: &[i64] =
+    &[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 pub const MAX_LOG_GROUPS: i64 = 5_000;
 pub const MAX_TAGS: usize = 50;
 const TAG_KEY_PATTERN: &str = r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]+)$";
@@ -237,10 +235,7 @@ impl PutRetentionPolicyRequest {
         let allowed: Vec<&str> = allowed.iter().map(String::as_str).collect();
         v.one_of("retentionInDays", days.as_deref(), &allowed);
         v.finish()?;
-        Ok((
-            self.log_group_name.unwrap_or_default(),
-            self.retention_in_days.unwrap_or_default(),
-        ))
+        Ok((self.log_group_name.unwrap_or_default(), self.retention_in_days.unwrap_or_default()))
     }
 }
 
@@ -265,10 +260,7 @@ impl TagLogGroupRequest {
         v.finish()?;
         let tags = self.tags.unwrap_or_default();
         reserved_tag_keys(tags.keys())?;
-        Ok((
-            self.log_group_name.unwrap_or_default(),
-            tags.into_iter().collect(),
-        ))
+        Ok((self.log_group_name.unwrap_or_default(), tags.into_iter().collect()))
     }
 }
 
@@ -290,11 +282,7 @@ impl UntagLogGroupRequest {
             }
             Some(keys) => {
                 if keys.is_empty() {
-                    v.push(
-                        "tags",
-                        Some("[]"),
-                        "Member must have length greater than or equal to 1",
-                    );
+                    v.push("tags", Some("[]"), "Member must have length greater than or equal to 1");
                 }
                 for k in keys {
                     tag_key(&mut v, k);
@@ -302,10 +290,7 @@ impl UntagLogGroupRequest {
             }
         }
         v.finish()?;
-        Ok((
-            self.log_group_name.unwrap_or_default(),
-            self.tags.unwrap_or_default(),
-        ))
+        Ok((self.log_group_name.unwrap_or_default(), self.tags.unwrap_or_default()))
     }
 }
 
@@ -345,10 +330,7 @@ impl StreamRequest {
         let stream = v.required("logStreamName", self.log_stream_name.as_deref());
         v.stream_name("logStreamName", stream);
         v.finish()?;
-        Ok((
-            self.log_group_name.unwrap_or_default(),
-            self.log_stream_name.unwrap_or_default(),
-        ))
+        Ok((self.log_group_name.unwrap_or_default(), self.log_stream_name.unwrap_or_default()))
     }
 }
 
@@ -383,15 +365,8 @@ impl DescribeLogStreamsRequest {
         let mut v = Violations::new();
         let group = v.required("logGroupName", self.log_group_name.as_deref());
         v.group_name("logGroupName", group);
-        v.stream_name(
-            "logStreamNamePrefix",
-            self.log_stream_name_prefix.as_deref(),
-        );
-        v.one_of(
-            "orderBy",
-            self.order_by.as_deref(),
-            &["LogStreamName", "LastEventTime"],
-        );
+        v.stream_name("logStreamNamePrefix", self.log_stream_name_prefix.as_deref());
+        v.one_of("orderBy", self.order_by.as_deref(), &["LogStreamName", "LastEventTime"]);
         v.length("nextToken", self.next_token.as_deref(), 1, usize::MAX);
         v.range("limit", self.limit, 1, 50);
         v.finish()?;
@@ -400,9 +375,7 @@ impl DescribeLogStreamsRequest {
             _ => StreamOrder::LogStreamName,
         };
         if order == StreamOrder::LastEventTime && self.log_stream_name_prefix.is_some() {
-            return Err(ApiError::invalid_parameter(
-                "Cannot order by LastEventTime with a logStreamNamePrefix.",
-            ));
+            return Err(ApiError::invalid_parameter("Cannot order by LastEventTime with a logStreamNamePrefix."));
         }
         Ok(DescribeLogStreams {
             group: self.log_group_name.unwrap_or_default(),
@@ -424,12 +397,7 @@ fn is_tag_char(c: char, extra: &str) -> bool {
 
 fn tag_key(v: &mut Violations, k: &str) {
     v.length("tags", Some(k), 1, 128);
-    v.pattern(
-        "tags",
-        Some(k),
-        |s| !s.is_empty() && s.chars().all(|c| is_tag_char(c, "_.:/=+-@")),
-        TAG_KEY_PATTERN,
-    );
+    v.pattern("tags", Some(k), |s| !s.is_empty() && s.chars().all(|c| is_tag_char(c, "_.:/=+-@")), TAG_KEY_PATTERN);
 }
 
 fn tag_map(v: &mut Violations, tags: &HashMap<String, String>, min: usize) {
@@ -439,18 +407,10 @@ fn tag_map(v: &mut Violations, tags: &HashMap<String, String>, min: usize) {
         format!("{{{}}}", pairs.join(", "))
     };
     if tags.len() < min {
-        v.push(
-            "tags",
-            Some(&rendered()),
-            &format!("Member must have length greater than or equal to {min}"),
-        );
+        v.push("tags", Some(&rendered()), &format!("Member must have length greater than or equal to {min}"));
     }
     if tags.len() > MAX_TAGS {
-        v.push(
-            "tags",
-            Some(&rendered()),
-            &format!("Member must have length less than or equal to {MAX_TAGS}"),
-        );
+        v.push("tags", Some(&rendered()), &format!("Member must have length less than or equal to {MAX_TAGS}"));
     }
     let mut keys: Vec<&String> = tags.keys().collect();
     keys.sort();
@@ -458,20 +418,15 @@ fn tag_map(v: &mut Violations, tags: &HashMap<String, String>, min: usize) {
         tag_key(v, k);
         let value = &tags[k];
         v.length("tags", Some(value), 0, 256);
-        v.pattern(
-            "tags",
-            Some(value),
-            |s| s.chars().all(|c| is_tag_char(c, "_.:/=+-@")),
-            TAG_VALUE_PATTERN,
-        );
+        v.pattern("tags", Some(value), |s| s.chars().all(|c| is_tag_char(c, "_.:/=+-@")), TAG_VALUE_PATTERN);
     }
 }
 
 fn reserved_tag_keys<'a>(mut keys: impl Iterator<Item = &'a String>) -> Result<(), ApiError> {
     match keys.find(|k| k.to_ascii_lowercase().starts_with("aws:")) {
-        Some(k) => Err(ApiError::invalid_parameter(format!(
-            "Tag keys beginning with 'aws:' are reserved for AWS use: '{k}'."
-        ))),
+        Some(k) => {
+            Err(ApiError::invalid_parameter(format!("Tag keys beginning with 'aws:' are reserved for AWS use: '{k}'.")))
+        }
         None => Ok(()),
     }
 }
@@ -509,10 +464,7 @@ mod tests {
     #[test]
     fn kms_keys() {
         let cases = [
-            (
-                "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-                true,
-            ),
+            ("arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab", true),
             ("arn:aws-cn:kms:cn-north-1:123456789012:key/abc", true),
             ("arn:aws:kms:us-east-1:123456789012:alias/my-key", false),
             ("arn:aws:kms:us-east-1:12345:key/abc", false),
@@ -529,17 +481,8 @@ mod tests {
     #[test]
     fn describe_log_streams_rules() {
         let cases: Vec<(DescribeLogStreamsRequest, Option<ErrorCode>)> = vec![
-            (
-                DescribeLogStreamsRequest {
-                    log_group_name: Some("g".into()),
-                    ..Default::default()
-                },
-                None,
-            ),
-            (
-                DescribeLogStreamsRequest::default(),
-                Some(ErrorCode::ValidationException),
-            ),
+            (DescribeLogStreamsRequest { log_group_name: Some("g".into()), ..Default::default() }, None),
+            (DescribeLogStreamsRequest::default(), Some(ErrorCode::ValidationException)),
             (
                 DescribeLogStreamsRequest {
                     log_group_name: Some("g".into()),
@@ -558,11 +501,7 @@ mod tests {
                 Some(ErrorCode::ValidationException),
             ),
             (
-                DescribeLogStreamsRequest {
-                    log_group_name: Some("g".into()),
-                    limit: Some(0),
-                    ..Default::default()
-                },
+                DescribeLogStreamsRequest { log_group_name: Some("g".into()), limit: Some(0), ..Default::default() },
                 Some(ErrorCode::ValidationException),
             ),
         ];
@@ -575,34 +514,17 @@ mod tests {
     #[test]
     fn retention_values() {
         for d in RETENTION_DAYS {
-            let r = PutRetentionPolicyRequest {
-                log_group_name: Some("g".into()),
-                retention_in_days: Some(*d),
-            };
+            let r = PutRetentionPolicyRequest { log_group_name: Some("g".into()), retention_in_days: Some(*d) };
             assert!(r.validate().is_ok(), "{d}");
         }
         for d in [0, 2, 4, 366, 3654, -1] {
-            let r = PutRetentionPolicyRequest {
-                log_group_name: Some("g".into()),
-                retention_in_days: Some(d),
-            };
+            let r = PutRetentionPolicyRequest { log_group_name: Some("g".into()), retention_in_days: Some(d) };
             let (code, msg) = err(r.validate()).unwrap();
             assert_eq!(code, ErrorCode::ValidationException);
-            assert!(
-                msg.contains(&format!("Value '{d}' at 'retentionInDays'")),
-                "{msg}"
-            );
+            assert!(msg.contains(&format!("Value '{d}' at 'retentionInDays'")), "{msg}");
         }
-        let r = PutRetentionPolicyRequest {
-            log_group_name: Some("g".into()),
-            retention_in_days: None,
-        };
-        assert!(
-            err(r.validate())
-                .unwrap()
-                .1
-                .contains("Value null at 'retentionInDays'")
-        );
+        let r = PutRetentionPolicyRequest { log_group_name: Some("g".into()), retention_in_days: None };
+        assert!(err(r.validate()).unwrap().1.contains("Value null at 'retentionInDays'"));
     }
 
     #[test]
@@ -615,25 +537,13 @@ mod tests {
             (tag("team", "core"), None),
             (tag("a b_.:/=+-@é9", ""), None),
             (tag("", "x"), Some(ErrorCode::ValidationException)),
-            (
-                tag(&"k".repeat(129), "x"),
-                Some(ErrorCode::ValidationException),
-            ),
-            (
-                tag("k", &"v".repeat(257)),
-                Some(ErrorCode::ValidationException),
-            ),
+            (tag(&"k".repeat(129), "x"), Some(ErrorCode::ValidationException)),
+            (tag("k", &"v".repeat(257)), Some(ErrorCode::ValidationException)),
             (tag("k!", "v"), Some(ErrorCode::ValidationException)),
             (tag("k", "v$"), Some(ErrorCode::ValidationException)),
+            (tag("aws:reserved", "v"), Some(ErrorCode::InvalidParameterException)),
             (
-                tag("aws:reserved", "v"),
-                Some(ErrorCode::InvalidParameterException),
-            ),
-            (
-                TagLogGroupRequest {
-                    log_group_name: Some("g".into()),
-                    tags: Some(HashMap::new()),
-                },
+                TagLogGroupRequest { log_group_name: Some("g".into()), tags: Some(HashMap::new()) },
                 Some(ErrorCode::ValidationException),
             ),
             (
@@ -643,13 +553,7 @@ mod tests {
                 },
                 Some(ErrorCode::ValidationException),
             ),
-            (
-                TagLogGroupRequest {
-                    log_group_name: Some("g".into()),
-                    tags: None,
-                },
-                Some(ErrorCode::ValidationException),
-            ),
+            (TagLogGroupRequest { log_group_name: Some("g".into()), tags: None }, Some(ErrorCode::ValidationException)),
         ];
         for (i, (req, want)) in cases.into_iter().enumerate() {
             assert_eq!(err(req.validate()).map(|(c, _)| c), want, "case {i}");
@@ -669,14 +573,8 @@ mod tests {
             stored_bytes: 0,
         };
         let v = serde_json::to_value(g.view("us-east-1", "123456789012")).unwrap();
-        assert_eq!(
-            v["arn"],
-            "arn:aws:logs:us-east-1:123456789012:log-group:app:*"
-        );
-        assert_eq!(
-            v["logGroupArn"],
-            "arn:aws:logs:us-east-1:123456789012:log-group:app"
-        );
+        assert_eq!(v["arn"], "arn:aws:logs:us-east-1:123456789012:log-group:app:*");
+        assert_eq!(v["logGroupArn"], "arn:aws:logs:us-east-1:123456789012:log-group:app");
         assert_eq!(v["retentionInDays"], 7);
         assert!(v.get("kmsKeyId").is_none());
     }

@@ -81,11 +81,7 @@ mod tests {
     fn round_trip_and_tampering() {
         let c = TokenCodec::new(b"k");
         let t = c.seal("DescribeLogGroups|1|us-east-1|", &"group-9");
-        assert_eq!(
-            c.open::<String>("DescribeLogGroups|1|us-east-1|", &t)
-                .unwrap(),
-            "group-9"
-        );
+        assert_eq!(c.open::<String>("DescribeLogGroups|1|us-east-1|", &t).unwrap(), "group-9");
 
         let (payload, tag) = t.split_once('.').unwrap();
         let forged = format!("{}.{tag}", B64.encode(br#""group-0""#));
@@ -93,26 +89,16 @@ mod tests {
             ("other scope", t.clone()),
             ("DescribeLogGroups|1|us-east-1|", forged),
             ("DescribeLogGroups|1|us-east-1|", format!("{payload}.")),
-            (
-                "DescribeLogGroups|1|us-east-1|",
-                format!("{payload}.{}", &tag[..tag.len() - 2]),
-            ),
+            ("DescribeLogGroups|1|us-east-1|", format!("{payload}.{}", &tag[..tag.len() - 2])),
             ("DescribeLogGroups|1|us-east-1|", payload.to_owned()),
             ("DescribeLogGroups|1|us-east-1|", "not a token".into()),
             ("DescribeLogGroups|1|us-east-1|", String::new()),
         ];
         for (scope, token) in bad {
             let e = c.open::<String>(scope, &token).unwrap_err();
-            assert_eq!(
-                e.message, "The specified nextToken is invalid.",
-                "{scope} {token}"
-            );
+            assert_eq!(e.message, "The specified nextToken is invalid.", "{scope} {token}");
         }
         // Another key refuses the token too.
-        assert!(
-            TokenCodec::new(b"other")
-                .open::<String>("DescribeLogGroups|1|us-east-1|", &t)
-                .is_err()
-        );
+        assert!(TokenCodec::new(b"other").open::<String>("DescribeLogGroups|1|us-east-1|", &t).is_err());
     }
 }

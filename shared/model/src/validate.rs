@@ -21,9 +21,7 @@ impl Violations {
             Some(v) => format!("'{v}'"),
             None => "null".to_owned(),
         };
-        self.0.push(format!(
-            "Value {value} at '{member}' failed to satisfy constraint: {constraint}"
-        ));
+        self.0.push(format!("Value {value} at '{member}' failed to satisfy constraint: {constraint}"));
     }
 
     pub fn finish(self) -> Result<(), ApiError> {
@@ -53,36 +51,18 @@ impl Violations {
         let Some(v) = value else { return };
         let n = v.chars().count();
         if n < min {
-            self.push(
-                member,
-                Some(v),
-                &format!("Member must have length greater than or equal to {min}"),
-            );
+            self.push(member, Some(v), &format!("Member must have length greater than or equal to {min}"));
         }
         if n > max {
-            self.push(
-                member,
-                Some(v),
-                &format!("Member must have length less than or equal to {max}"),
-            );
+            self.push(member, Some(v), &format!("Member must have length less than or equal to {max}"));
         }
     }
 
-    pub fn pattern(
-        &mut self,
-        member: &str,
-        value: Option<&str>,
-        ok: impl Fn(&str) -> bool,
-        pattern: &str,
-    ) {
+    pub fn pattern(&mut self, member: &str, value: Option<&str>, ok: impl Fn(&str) -> bool, pattern: &str) {
         if let Some(v) = value
             && !ok(v)
         {
-            self.push(
-                member,
-                Some(v),
-                &format!("Member must satisfy regular expression pattern: {pattern}"),
-            );
+            self.push(member, Some(v), &format!("Member must satisfy regular expression pattern: {pattern}"));
         }
     }
 
@@ -90,18 +70,10 @@ impl Violations {
         let Some(v) = value else { return };
         let s = v.to_string();
         if v < min {
-            self.push(
-                member,
-                Some(&s),
-                &format!("Member must have value greater than or equal to {min}"),
-            );
+            self.push(member, Some(&s), &format!("Member must have value greater than or equal to {min}"));
         }
         if v > max {
-            self.push(
-                member,
-                Some(&s),
-                &format!("Member must have value less than or equal to {max}"),
-            );
+            self.push(member, Some(&s), &format!("Member must have value less than or equal to {max}"));
         }
     }
 
@@ -109,14 +81,7 @@ impl Violations {
         if let Some(v) = value
             && !allowed.contains(&v)
         {
-            self.push(
-                member,
-                Some(v),
-                &format!(
-                    "Member must satisfy enum value set: [{}]",
-                    allowed.join(", ")
-                ),
-            );
+            self.push(member, Some(v), &format!("Member must satisfy enum value set: [{}]", allowed.join(", ")));
         }
     }
 
@@ -134,9 +99,7 @@ impl Violations {
 }
 
 pub fn is_group_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-/#".contains(&b))
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-/#".contains(&b))
 }
 
 pub fn is_stream_name(s: &str) -> bool {
@@ -196,20 +159,12 @@ mod tests {
             assert_eq!(got.as_deref(), *want, "{name:?}");
         }
         let got = check(|v| v.group_name("logGroupName", Some(&long))).unwrap();
-        assert!(
-            got.ends_with("Member must have length less than or equal to 512"),
-            "{got}"
-        );
+        assert!(got.ends_with("Member must have length less than or equal to 512"), "{got}");
     }
 
     #[test]
     fn stream_names() {
-        let cases = [
-            ("s-1 with spaces/é#", true),
-            ("a:b", false),
-            ("a*", false),
-            ("", false),
-        ];
+        let cases = [("s-1 with spaces/é#", true), ("a:b", false), ("a*", false), ("", false)];
         for (name, ok) in cases {
             let got = check(|v| v.stream_name("logStreamName", Some(name)));
             assert_eq!(got.is_none(), ok, "{name:?}: {got:?}");
@@ -235,10 +190,7 @@ mod tests {
             ),
         ];
         for (n, want) in cases {
-            assert_eq!(
-                check(|v| v.range("limit", Some(*n), 1, 50)).as_deref(),
-                *want
-            );
+            assert_eq!(check(|v| v.range("limit", Some(*n), 1, 50)).as_deref(), *want);
         }
         let got = check(|v| v.one_of("orderBy", Some("Name"), &["LogStreamName", "LastEventTime"]));
         assert_eq!(

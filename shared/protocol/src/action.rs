@@ -25,16 +25,20 @@ impl Service {
 pub enum Group {
     LogGroups,
     LogStreams,
+    Trails,
+    Lookup,
 }
 
 impl Group {
-    pub const ALL: &'static [Group] = &[Group::LogGroups, Group::LogStreams];
+    pub const ALL: &'static [Group] = &[Group::LogGroups, Group::LogStreams, Group::Trails, Group::Lookup];
 
     /// The binary (and `cargo lambda watch` function) name, also the per-group HTTP path.
     pub fn bin_name(self) -> &'static str {
         match self {
             Group::LogGroups => "log-groups",
             Group::LogStreams => "log-streams",
+            Group::Trails => "trails",
+            Group::Lookup => "lookup",
         }
     }
 
@@ -43,6 +47,8 @@ impl Group {
         match self {
             Group::LogGroups => "LOGBOOK_FUNCTION_LOG_GROUPS",
             Group::LogStreams => "LOGBOOK_FUNCTION_LOG_STREAMS",
+            Group::Trails => "LOGBOOK_FUNCTION_TRAILS",
+            Group::Lookup => "LOGBOOK_FUNCTION_LOOKUP",
         }
     }
 }
@@ -108,14 +114,14 @@ catalogue! {
     Logs TagLogGroup => Some(LogGroups);
     Logs TestMetricFilter => None;
     Logs UntagLogGroup => Some(LogGroups);
-    CloudTrail CreateTrail => None;
-    CloudTrail DeleteTrail => None;
-    CloudTrail DescribeTrails => None;
-    CloudTrail GetTrailStatus => None;
-    CloudTrail LookupEvents => None;
-    CloudTrail StartLogging => None;
-    CloudTrail StopLogging => None;
-    CloudTrail UpdateTrail => None;
+    CloudTrail CreateTrail => Some(Trails);
+    CloudTrail DeleteTrail => Some(Trails);
+    CloudTrail DescribeTrails => Some(Trails);
+    CloudTrail GetTrailStatus => Some(Trails);
+    CloudTrail LookupEvents => Some(Lookup);
+    CloudTrail StartLogging => Some(Trails);
+    CloudTrail StopLogging => Some(Trails);
+    CloudTrail UpdateTrail => Some(Trails);
 }
 
 impl fmt::Display for Action {
@@ -126,10 +132,7 @@ impl fmt::Display for Action {
 
 const LOGS_PREFIX: &str = "Logs_20140328.";
 /// boto3 and the AWS CLI send the long form, aws-sdk-rust the short one.
-const TRAIL_PREFIXES: [&str; 2] = [
-    "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.",
-    "CloudTrail_20131101.",
-];
+const TRAIL_PREFIXES: [&str; 2] = ["com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.", "CloudTrail_20131101."];
 
 /// What an `X-Amz-Target` header names. An unknown target is a value, not a parse failure: the
 /// pipeline answers it with `UnknownOperationException`.
@@ -165,47 +168,20 @@ mod tests {
     #[test]
     fn targets_parse_as_real_clients_send_them() {
         let cases: &[(Option<&str>, Target)] = &[
-            (
-                Some("Logs_20140328.CreateLogGroup"),
-                Target::Known(Action::CreateLogGroup),
-            ),
-            (
-                Some("Logs_20140328.DescribeLogStreams"),
-                Target::Known(Action::DescribeLogStreams),
-            ),
+            (Some("Logs_20140328.CreateLogGroup"), Target::Known(Action::CreateLogGroup)),
+            (Some("Logs_20140328.DescribeLogStreams"), Target::Known(Action::DescribeLogStreams)),
             (
                 Some("com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"),
                 Target::Known(Action::LookupEvents),
             ),
-            (
-                Some("CloudTrail_20131101.DescribeTrails"),
-                Target::Known(Action::DescribeTrails),
-            ),
+            (Some("CloudTrail_20131101.DescribeTrails"), Target::Known(Action::DescribeTrails)),
             // A Logs action under the CloudTrail prefix, and the reverse, are unknown.
-            (
-                Some("CloudTrail_20131101.CreateLogGroup"),
-                Target::Unknown("CloudTrail_20131101.CreateLogGroup".into()),
-            ),
-            (
-                Some("Logs_20140328.LookupEvents"),
-                Target::Unknown("Logs_20140328.LookupEvents".into()),
-            ),
-            (
-                Some("Logs_20140328.createLogGroup"),
-                Target::Unknown("Logs_20140328.createLogGroup".into()),
-            ),
-            (
-                Some("Logs_20140328."),
-                Target::Unknown("Logs_20140328.".into()),
-            ),
-            (
-                Some("Logs_20140329.CreateLogGroup"),
-                Target::Unknown("Logs_20140329.CreateLogGroup".into()),
-            ),
-            (
-                Some("DynamoDB_20120810.ListTables"),
-                Target::Unknown("DynamoDB_20120810.ListTables".into()),
-            ),
+            (Some("CloudTrail_20131101.CreateLogGroup"), Target::Unknown("CloudTrail_20131101.CreateLogGroup".into())),
+            (Some("Logs_20140328.LookupEvents"), Target::Unknown("Logs_20140328.LookupEvents".into())),
+            (Some("Logs_20140328.createLogGroup"), Target::Unknown("Logs_20140328.createLogGroup".into())),
+            (Some("Logs_20140328."), Target::Unknown("Logs_20140328.".into())),
+            (Some("Logs_20140329.CreateLogGroup"), Target::Unknown("Logs_20140329.CreateLogGroup".into())),
+            (Some("DynamoDB_20120810.ListTables"), Target::Unknown("DynamoDB_20120810.ListTables".into())),
             (Some(""), Target::Unknown(String::new())),
             (None, Target::Unknown(String::new())),
         ];
@@ -216,14 +192,8 @@ mod tests {
 
     #[test]
     fn catalogue_has_the_specified_actions() {
-        let logs = Action::ALL
-            .iter()
-            .filter(|a| a.service() == Service::Logs)
-            .count();
-        let trail = Action::ALL
-            .iter()
-            .filter(|a| a.service() == Service::CloudTrail)
-            .count();
+        let logs = Action::ALL.iter().filter(|a| a.service() == Service::Logs).count();
+        let trail = Action::ALL.iter().filter(|a| a.service() == Service::CloudTrail).count();
         assert_eq!((logs, trail), (33, 8));
         for a in Action::ALL {
             let header = match a.service() {
@@ -237,10 +207,7 @@ mod tests {
     #[test]
     fn every_group_serves_some_action() {
         for g in Group::ALL {
-            assert!(
-                Action::ALL.iter().any(|a| a.group() == Some(*g)),
-                "{g:?} serves nothing"
-            );
+            assert!(Action::ALL.iter().any(|a| a.group() == Some(*g)), "{g:?} serves nothing");
         }
     }
 }

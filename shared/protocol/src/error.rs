@@ -35,6 +35,23 @@ codes! {
     LimitExceededException = 400,
     OperationAbortedException = 400,
     ServiceUnavailableException = 500,
+    // CloudTrail (statuses as its API reference gives them).
+    InvalidLookupAttributesException = 400,
+    InvalidMaxResultsException = 400,
+    InvalidNextTokenException = 400,
+    InvalidTimeRangeException = 400,
+    InvalidTrailNameException = 400,
+    TrailAlreadyExistsException = 400,
+    TrailNotFoundException = 404,
+    MaximumNumberOfTrailsExceededException = 403,
+    S3BucketDoesNotExistException = 404,
+    InvalidS3BucketNameException = 400,
+    InvalidS3PrefixException = 400,
+    InvalidSnsTopicNameException = 400,
+    InvalidCloudWatchLogsLogGroupArnException = 400,
+    InvalidCloudWatchLogsRoleArnException = 400,
+    InvalidParameterCombinationException = 400,
+    CloudTrailARNInvalidException = 400,
 }
 
 impl fmt::Display for ErrorCode {
@@ -53,10 +70,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError {
-            code,
-            message: message.into(),
-        }
+        ApiError { code, message: message.into() }
     }
 
     pub fn invalid_parameter(message: impl Into<String>) -> Self {
@@ -70,10 +84,7 @@ impl ApiError {
     /// Our own fault: the detail goes to the log, the client gets a generic sentence.
     pub fn internal(detail: impl fmt::Display) -> Self {
         tracing::error!(%detail, "internal error");
-        ApiError::new(
-            ErrorCode::ServiceUnavailableException,
-            "The service cannot complete the request.",
-        )
+        ApiError::new(ErrorCode::ServiceUnavailableException, "The service cannot complete the request.")
     }
 
     pub fn status(&self) -> u16 {

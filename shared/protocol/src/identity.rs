@@ -129,8 +129,8 @@ impl IdentityConfig {
         if let Some(r) = var("LOGBOOK_REGION") {
             cfg.default_region = r;
         }
-        cfg.allow_anonymous = var("LOGBOOK_ALLOW_ANONYMOUS")
-            .is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes"));
+        cfg.allow_anonymous =
+            var("LOGBOOK_ALLOW_ANONYMOUS").is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes"));
         if let Some(keys) = var("LOGBOOK_ACCESS_KEYS") {
             cfg.keys = parse_key_map(&keys);
         }
@@ -138,9 +138,7 @@ impl IdentityConfig {
     }
 
     pub fn resolve(&self, headers: &HeaderMap) -> Result<Identity, ApiError> {
-        let auth = headers
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
+        let auth = headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let Some(auth) = auth.filter(|a| !a.trim().is_empty()) else {
             if self.allow_anonymous {
                 return Ok(Identity {
@@ -150,20 +148,12 @@ impl IdentityConfig {
                     user_name: None,
                 });
             }
-            return Err(ApiError::new(
-                ErrorCode::MissingAuthenticationTokenException,
-                "Missing Authentication Token",
-            ));
+            return Err(ApiError::new(ErrorCode::MissingAuthenticationTokenException, "Missing Authentication Token"));
         };
         let sig = SigV4::parse(auth)?;
         // Signature verification goes here when it lands; the parsed header carries what it needs.
         let (account_id, user_name) = self.account_for(&sig.access_key_id);
-        Ok(Identity {
-            account_id,
-            region: sig.region,
-            access_key_id: Some(sig.access_key_id),
-            user_name,
-        })
+        Ok(Identity { account_id, region: sig.region, access_key_id: Some(sig.access_key_id), user_name })
     }
 
     /// Configured keys first; then a key that is itself a 12-digit account id names that account
@@ -214,10 +204,7 @@ mod tests {
         assert_eq!(s.access_key_id, "AKIDEXAMPLE");
         assert_eq!(s.region, "eu-west-1");
         assert_eq!(s.service, "logs");
-        assert_eq!(
-            s.signed_headers,
-            ["content-type", "host", "x-amz-date", "x-amz-target"]
-        );
+        assert_eq!(s.signed_headers, ["content-type", "host", "x-amz-date", "x-amz-target"]);
         assert_eq!(s.signature, "abc123");
     }
 
@@ -267,15 +254,9 @@ mod tests {
         let cfg = IdentityConfig::default();
         let e = cfg.resolve(&headers(None)).unwrap_err();
         assert_eq!(e.code, ErrorCode::MissingAuthenticationTokenException);
-        let open = IdentityConfig {
-            allow_anonymous: true,
-            ..IdentityConfig::default()
-        };
+        let open = IdentityConfig { allow_anonymous: true, ..IdentityConfig::default() };
         let id = open.resolve(&headers(None)).unwrap();
-        assert_eq!(
-            (id.account_id.as_str(), id.region.as_str()),
-            ("123456789012", "us-east-1")
-        );
+        assert_eq!((id.account_id.as_str(), id.region.as_str()), ("123456789012", "us-east-1"));
         assert_eq!(id.principal_arn(), "arn:aws:iam::123456789012:root");
     }
 }

@@ -12,15 +12,13 @@ pub mod pipeline;
 pub use action::{Action, Group, Service, Target};
 pub use error::{ApiError, ErrorCode};
 pub use identity::{Identity, IdentityConfig};
-pub use pipeline::{Call, Dispatch};
+pub use pipeline::{AuditSink, Call, Dispatch};
 
 /// Logs to stderr (CloudWatch in AWS, the terminal under `cargo lambda watch`); `RUST_LOG` filters.
 pub fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .without_time()
         .with_ansi(false)
         .try_init();

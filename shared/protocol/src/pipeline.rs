@@ -27,20 +27,21 @@ pub struct Call {
 }
 
 impl Call {
+    pub fn new(action: Action, identity: Identity, request_id: String, body: Vec<u8>) -> Call {
+        Call { action, identity, request_id, source_ip: None, user_agent: None, body }
+    }
+
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
     /// The body as the action's request type. Bodies that are not a JSON object, and members of
     /// the wrong JSON type, are `SerializationException`s, as AWS answers them. Required members
     /// are `Option`s in request types so that their absence becomes a `ValidationException`.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
-        let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
-            b"{}"
-        } else {
-            &self.body
-        };
+        let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &self.body };
         let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-            ApiError::new(
-                ErrorCode::SerializationException,
-                format!("The request body is not valid JSON: {e}"),
-            )
+            ApiError::new(ErrorCode::SerializationException, format!("The request body is not valid JSON: {e}"))
         })?;
         if !value.is_object() {
             return Err(ApiError::new(
@@ -48,31 +49,56 @@ impl Call {
                 "Start of structure or map found where not expected.",
             ));
         }
-        serde_json::from_value(value)
-            .map_err(|e| ApiError::new(ErrorCode::SerializationException, e.to_string()))
+        serde_json::from_value(value).map_err(|e| ApiError::new(ErrorCode::SerializationException, e.to_string()))
     }
 }
 
 /// A group function: the actions it serves and how.
 pub trait Dispatch: Sync {
     fn group(&self) -> Group;
-    fn dispatch(
-        &self,
-        call: Call,
-    ) -> impl Future<Output = Result<serde_json::Value, ApiError>> + Send;
+    fn dispatch(&self, call: &Call) -> impl Future<Output = Result<serde_json::Value, ApiError>> + Send;
 }
 
-/// Decode → call → encode. Never fails: every outcome is an HTTP response.
-pub async fn handle<D: Dispatch>(group: &D, ids: &IdentityConfig, req: Request) -> Response<Body> {
+/// Where the pipeline records every call it served. Recording is part of the call: the response
+/// waits for it, and a failure to record is our fault (5xx), never silently dropped.
+pub trait AuditSink: Sync {
+    fn record(
+        &self,
+        call: &Call,
+        outcome: &Result<serde_json::Value, ApiError>,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+}
+
+/// Records nothing: for unit tests of the pipeline and for benchmarks' baselines.
+pub struct NoAudit;
+
+impl AuditSink for NoAudit {
+    async fn record(&self, _: &Call, _: &Result<serde_json::Value, ApiError>) -> Result<(), ApiError> {
+        Ok(())
+    }
+}
+
+/// Decode → call → record → encode. Never fails: every outcome is an HTTP response.
+///
+/// Calls refused before they have an identity (unknown target, missing or malformed signature)
+/// are not recorded: there is no account to record them in.
+pub async fn handle<D: Dispatch, A: AuditSink>(
+    group: &D,
+    ids: &IdentityConfig,
+    audit: &A,
+    req: Request,
+) -> Response<Body> {
     let request_id = uuid::Uuid::new_v4().to_string();
     let result = match prepare(group.group(), ids, &req, &request_id) {
         Ok(call) => {
-            let action = call.action;
-            let outcome = group.dispatch(call).await;
+            let outcome = group.dispatch(&call).await;
             if let Err(e) = &outcome {
-                tracing::info!(%action, code = %e.code, request_id, "client error");
+                tracing::info!(action = %call.action, code = %e.code, request_id, "client error");
             }
-            outcome
+            match audit.record(&call, &outcome).await {
+                Ok(()) => outcome,
+                Err(e) => Err(e),
+            }
         }
         Err(e) => Err(e),
     };
@@ -80,22 +106,18 @@ pub async fn handle<D: Dispatch>(group: &D, ids: &IdentityConfig, req: Request) 
 }
 
 /// Serves a group as a Lambda function behind API Gateway (or `cargo lambda watch`).
-pub async fn run<D: Dispatch + 'static>(group: D) -> Result<(), lambda_http::Error> {
+pub async fn run<D: Dispatch + 'static, A: AuditSink + 'static>(group: D, audit: A) -> Result<(), lambda_http::Error> {
     // Built once per cold start and kept for the life of the instance.
     let ids: &'static IdentityConfig = Box::leak(Box::new(IdentityConfig::from_env()));
     let group: &'static D = Box::leak(Box::new(group));
+    let audit: &'static A = Box::leak(Box::new(audit));
     lambda_http::run(lambda_http::service_fn(move |req| async move {
-        Ok::<_, std::convert::Infallible>(handle(group, ids, req).await)
+        Ok::<_, std::convert::Infallible>(handle(group, ids, audit, req).await)
     }))
     .await
 }
 
-fn prepare(
-    group: Group,
-    ids: &IdentityConfig,
-    req: &Request,
-    request_id: &str,
-) -> Result<Call, ApiError> {
+fn prepare(group: Group, ids: &IdentityConfig, req: &Request, request_id: &str) -> Result<Call, ApiError> {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     let action = match Target::parse(header("x-amz-target")) {
         Target::Known(a) if a.group() == Some(group) => a,
@@ -165,11 +187,9 @@ mod tests {
         fn group(&self) -> Group {
             Group::LogGroups
         }
-        async fn dispatch(&self, call: Call) -> Result<serde_json::Value, ApiError> {
+        async fn dispatch(&self, call: &Call) -> Result<serde_json::Value, ApiError> {
             let v: serde_json::Value = call.decode()?;
-            Ok(
-                serde_json::json!({ "action": call.action.name(), "account": call.identity.account_id, "body": v }),
-            )
+            Ok(serde_json::json!({ "action": call.action.name(), "account": call.identity.account_id, "body": v }))
         }
     }
 
@@ -189,19 +209,41 @@ mod tests {
     }
 
     async fn run(target: Option<&str>, body: &str, signed: bool) -> (u16, serde_json::Value) {
-        let resp = handle(
-            &Echo,
-            &IdentityConfig::default(),
-            request(target, body, signed),
-        )
-        .await;
-        assert!(
-            resp.headers().get(REQUEST_ID_HEADER).is_some(),
-            "every response has a request id"
-        );
+        let resp = handle(&Echo, &IdentityConfig::default(), &NoAudit, request(target, body, signed)).await;
+        assert!(resp.headers().get(REQUEST_ID_HEADER).is_some(), "every response has a request id");
         let status = resp.status().as_u16();
         let v = serde_json::from_slice(resp.body().as_ref()).unwrap_or(serde_json::Value::Null);
         (status, v)
+    }
+
+    /// Remembers what it recorded, or fails when told to.
+    struct Recorder {
+        fail: bool,
+        seen: std::sync::Mutex<Vec<(Action, bool)>>,
+    }
+
+    impl AuditSink for Recorder {
+        async fn record(&self, call: &Call, outcome: &Result<serde_json::Value, ApiError>) -> Result<(), ApiError> {
+            self.seen.lock().unwrap().push((call.action, outcome.is_ok()));
+            if self.fail { Err(ApiError::internal("audit store down")) } else { Ok(()) }
+        }
+    }
+
+    #[tokio::test]
+    async fn every_served_call_is_recorded_before_the_response() {
+        let ok = Recorder { fail: false, seen: Default::default() };
+        let t = Some("Logs_20140328.CreateLogGroup");
+        for body in ["{}", "not json"] {
+            let resp = handle(&Echo, &IdentityConfig::default(), &ok, request(t, body, true)).await;
+            assert!(resp.status().as_u16() < 500);
+        }
+        // Refused before an identity exists: nothing to record it under.
+        handle(&Echo, &IdentityConfig::default(), &ok, request(t, "{}", false)).await;
+        assert_eq!(*ok.seen.lock().unwrap(), [(Action::CreateLogGroup, true), (Action::CreateLogGroup, false)]);
+
+        let broken = Recorder { fail: true, seen: Default::default() };
+        let resp = handle(&Echo, &IdentityConfig::default(), &broken, request(t, "{}", true)).await;
+        assert_eq!(resp.status().as_u16(), 500, "an unrecorded call is our fault, never silent");
     }
 
     #[tokio::test]
@@ -213,22 +255,10 @@ mod tests {
             (t, "not json", true, 400, "SerializationException"),
             (t, "[1,2]", true, 400, "SerializationException"),
             (t, "{}", false, 400, "MissingAuthenticationTokenException"),
-            (
-                Some("Logs_20140328.Nope"),
-                "{}",
-                true,
-                400,
-                "UnknownOperationException",
-            ),
+            (Some("Logs_20140328.Nope"), "{}", true, 400, "UnknownOperationException"),
             (None, "{}", true, 400, "UnknownOperationException"),
             // Served by another group: this function refuses it.
-            (
-                Some("Logs_20140328.CreateLogStream"),
-                "{}",
-                true,
-                400,
-                "UnknownOperationException",
-            ),
+            (Some("Logs_20140328.CreateLogStream"), "{}", true, 400, "UnknownOperationException"),
         ];
         for (target, body, signed, status, code) in cases {
             let (s, v) = run(*target, body, *signed).await;

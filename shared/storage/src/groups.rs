@@ -49,10 +49,7 @@ impl Store {
             .expression_attribute_values(":max", n(MAX_LOG_GROUPS))
             .build()
             .map_err(internal)?;
-        let items = [
-            TransactWriteItem::builder().put(put).build(),
-            TransactWriteItem::builder().update(count).build(),
-        ];
+        let items = [TransactWriteItem::builder().put(put).build(), TransactWriteItem::builder().update(count).build()];
         self.transact(&items, |failed| match failed {
             0 => ApiError::new(ErrorCode::ResourceAlreadyExistsException, GROUP_EXISTS),
             _ => ApiError::new(
@@ -78,9 +75,7 @@ impl Store {
 
     /// The group, or AWS's `ResourceNotFoundException`.
     pub async fn require_group(&self, id: &Identity, name: &str) -> Result<LogGroup, ApiError> {
-        self.get_group(id, name)
-            .await?
-            .ok_or_else(|| ApiError::not_found(GROUP_MISSING))
+        self.get_group(id, name).await?.ok_or_else(|| ApiError::not_found(GROUP_MISSING))
     }
 
     /// Removes the group item (its children become unreachable at once, being keyed by the
@@ -106,8 +101,7 @@ impl Store {
             TransactWriteItem::builder().update(count).build(),
             self.reclaim_marker(keys::reclaim(id, "group", &group.id))?,
         ];
-        self.transact(&items, |_| ApiError::not_found(GROUP_MISSING))
-            .await
+        self.transact(&items, |_| ApiError::not_found(GROUP_MISSING)).await
     }
 
     /// Groups in name order after `start_after`, at most `limit`, and whether more follow.
@@ -139,12 +133,7 @@ impl Store {
         crate::page(out.items, limit)
     }
 
-    pub async fn change_group(
-        &self,
-        id: &Identity,
-        name: &str,
-        change: GroupChange,
-    ) -> Result<(), ApiError> {
+    pub async fn change_group(&self, id: &Identity, name: &str, change: GroupChange) -> Result<(), ApiError> {
         let mut u = self
             .client()
             .update_item()
@@ -152,13 +141,13 @@ impl Store {
             .set_key(Some(keys::group(id, name).item()))
             .condition_expression("attribute_exists(pk)");
         u = match change {
-            GroupChange::SetRetention(days) => u
-                .update_expression("SET retentionInDays = :d")
-                .expression_attribute_values(":d", n(days)),
+            GroupChange::SetRetention(days) => {
+                u.update_expression("SET retentionInDays = :d").expression_attribute_values(":d", n(days))
+            }
             GroupChange::ClearRetention => u.update_expression("REMOVE retentionInDays"),
-            GroupChange::SetKmsKey(k) => u
-                .update_expression("SET kmsKeyId = :k")
-                .expression_attribute_values(":k", s(k)),
+            GroupChange::SetKmsKey(k) => {
+                u.update_expression("SET kmsKeyId = :k").expression_attribute_values(":k", s(k))
+            }
             GroupChange::ClearKmsKey => u.update_expression("REMOVE kmsKeyId"),
             GroupChange::Tag(tags) => {
                 // One path per key: concurrent tag calls on different keys never overwrite each other.
@@ -199,11 +188,7 @@ impl Store {
         let mut marker = key.item();
         marker.insert("type".into(), s("reclaim"));
         marker.insert("created".into(), n(crate::now_millis()));
-        let put = Put::builder()
-            .table_name(self.table())
-            .set_item(Some(marker))
-            .build()
-            .map_err(internal)?;
+        let put = Put::builder().table_name(self.table()).set_item(Some(marker)).build().map_err(internal)?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
@@ -216,27 +201,17 @@ impl Store {
         on_condition: impl Fn(usize) -> ApiError,
     ) -> Result<(), ApiError> {
         for attempt in 0..CONFLICT_ATTEMPTS {
-            let result = self
-                .client()
-                .transact_write_items()
-                .set_transact_items(Some(items.to_vec()))
-                .send()
-                .await;
+            let result = self.client().transact_write_items().set_transact_items(Some(items.to_vec())).send().await;
             let reasons = match result {
                 Ok(_) => return Ok(()),
                 Err(SdkError::ServiceError(e)) => match e.err() {
-                    TransactWriteItemsError::TransactionCanceledException(c) => {
-                        c.cancellation_reasons().to_vec()
-                    }
+                    TransactWriteItemsError::TransactionCanceledException(c) => c.cancellation_reasons().to_vec(),
                     TransactWriteItemsError::TransactionInProgressException(_) => Vec::new(),
                     _ => return Err(internal(e.into_err())),
                 },
                 Err(e) => return Err(internal(e)),
             };
-            if let Some(i) = reasons
-                .iter()
-                .position(|r| r.code() == Some("ConditionalCheckFailed"))
-            {
+            if let Some(i) = reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed")) {
                 return Err(on_condition(i));
             }
             // A conflict with another transaction on the same items: back off and try again.

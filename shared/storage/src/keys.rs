@@ -41,18 +41,12 @@ pub fn groups(id: &Identity) -> String {
 }
 
 pub fn group(id: &Identity, name: &str) -> Key {
-    Key {
-        pk: groups(id),
-        sk: name.to_owned(),
-    }
+    Key { pk: groups(id), sk: name.to_owned() }
 }
 
 /// Per-account counters (log groups, for the 5,000 limit).
 pub fn counters(id: &Identity) -> Key {
-    Key {
-        pk: format!("{}#account", scope(id)),
-        sk: "counters".to_owned(),
-    }
+    Key { pk: format!("{}#account", scope(id)), sk: "counters".to_owned() }
 }
 
 /// The streams of one incarnation of a group (its immutable id), sorted by name.
@@ -61,10 +55,7 @@ pub fn streams(id: &Identity, group_id: &str) -> String {
 }
 
 pub fn stream(id: &Identity, group_id: &str, name: &str) -> Key {
-    Key {
-        pk: streams(id, group_id),
-        sk: name.to_owned(),
-    }
+    Key { pk: streams(id, group_id), sk: name.to_owned() }
 }
 
 /// GSI1 sort key that orders a group's streams by last event time, then name. Streams without
@@ -75,10 +66,60 @@ pub fn stream_by_time(last_event: Option<i64>, name: &str) -> String {
 
 /// Work left for the background sweeper: the children of a deleted group or stream incarnation.
 pub fn reclaim(id: &Identity, kind: &str, resource_id: &str) -> Key {
-    Key {
-        pk: format!("{}#reclaim", scope(id)),
-        sk: format!("{kind}#{resource_id}"),
-    }
+    Key { pk: format!("{}#reclaim", scope(id)), sk: format!("{kind}#{resource_id}") }
+}
+
+/// Audit partitions are split by day (the time range of a lookup selects days) and by shard (so one
+/// busy day is several partitions, not one hot one).
+pub const AUDIT_SHARDS: u32 = 4;
+
+/// The shard of a record, from its (random) event id.
+pub fn audit_shard(event_id: &str) -> u32 {
+    event_id.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b))) % AUDIT_SHARDS
+}
+
+/// The partition holding one day's records of one shard.
+pub fn audit_records(id: &Identity, day: &str, shard: u32) -> String {
+    format!("{}#audit#{day}#{shard}", scope(id))
+}
+
+/// The partition indexing one day's records of one shard by one attribute value (value last).
+pub fn audit_index(id: &Identity, attribute: &str, day: &str, shard: u32, value: &str) -> String {
+    format!("{}#audit-by#{attribute}#{day}#{shard}#{value}", scope(id))
+}
+
+/// Records and index entries sort by time, then event id.
+pub fn audit_sort(event_time: i64, event_id: &str) -> String {
+    format!("{:013}#{event_id}", event_time.max(0))
+}
+
+/// Lower and upper sort-key bounds for records between two times (inclusive, milliseconds).
+pub fn audit_sort_range(start: i64, end: i64) -> (String, String) {
+    (format!("{:013}", start.max(0)), format!("{:013}#~", end.max(0)))
+}
+
+/// The pointer that finds a record by its event id.
+pub fn audit_event(id: &Identity, event_id: &str) -> Key {
+    Key { pk: format!("{}#audit-id#{event_id}", scope(id)), sk: "event".to_owned() }
+}
+
+/// One item per day that has records, so a lookup skips empty days without querying them.
+pub fn audit_days(id: &Identity) -> String {
+    format!("{}#audit-days", scope(id))
+}
+
+pub fn audit_day(id: &Identity, day: &str) -> Key {
+    Key { pk: audit_days(id), sk: day.to_owned() }
+}
+
+/// All trails of an account, every region, in one small partition: DescribeTrails shows a
+/// multi-region trail in every region (as a shadow trail).
+pub fn trails(id: &Identity) -> String {
+    format!("{}#trails", id.account_id)
+}
+
+pub fn trail(id: &Identity, home_region: &str, name: &str) -> Key {
+    Key { pk: trails(id), sk: format!("{home_region}#{name}") }
 }
 
 pub fn key_attrs(item: &Item) -> Option<(&str, &str)> {
@@ -93,12 +134,7 @@ mod tests {
     use super::*;
 
     fn id(account: &str, region: &str) -> Identity {
-        Identity {
-            account_id: account.into(),
-            region: region.into(),
-            access_key_id: None,
-            user_name: None,
-        }
+        Identity { account_id: account.into(), region: region.into(), access_key_id: None, user_name: None }
     }
 
     #[test]
@@ -106,19 +142,10 @@ mod tests {
         let a = id("111111111111", "us-east-1");
         let b = id("222222222222", "us-east-1");
         let c = id("111111111111", "eu-west-1");
-        assert_eq!(
-            group(&a, "app"),
-            Key {
-                pk: "111111111111#us-east-1#groups".into(),
-                sk: "app".into()
-            }
-        );
+        assert_eq!(group(&a, "app"), Key { pk: "111111111111#us-east-1#groups".into(), sk: "app".into() });
         assert_ne!(group(&a, "app").pk, group(&b, "app").pk);
         assert_ne!(group(&a, "app").pk, group(&c, "app").pk);
-        assert_eq!(
-            stream(&a, "01G", "s#1").pk,
-            "111111111111#us-east-1#group#01G#streams"
-        );
+        assert_eq!(stream(&a, "01G", "s#1").pk, "111111111111#us-east-1#group#01G#streams");
         assert_eq!(stream(&a, "01G", "s#1").sk, "s#1");
         // A group name holding '#' cannot reach another partition: names are never in a pk.
         assert_eq!(group(&a, "x#account").pk, groups(&a));
@@ -135,14 +162,6 @@ mod tests {
             stream_by_time(Some(1_700_000_000_000), "a"),
         ];
         keys.sort();
-        assert_eq!(
-            keys,
-            [
-                "0000000000000#z",
-                "0000000000999#a",
-                "1700000000000#a",
-                "1700000000000#b",
-            ]
-        );
+        assert_eq!(keys, ["0000000000000#z", "0000000000999#a", "1700000000000#a", "1700000000000#b",]);
     }
 }

@@ -1,9 +1,11 @@
 //! The single DynamoDB table. [`keys`] is the only place a key is formatted; the other modules
 //! are split by capability (groups, streams) so each function's IAM policy can mirror what it uses.
 
+pub mod audit;
 pub mod groups;
 pub mod keys;
 pub mod streams;
+pub mod trails;
 
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -23,10 +25,7 @@ pub struct Store {
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Store {
-            client,
-            table: table.into(),
-        }
+        Store { client, table: table.into() }
     }
 
     /// The SDK's usual configuration chain (`AWS_ENDPOINT_URL_DYNAMODB` points it at a local
@@ -48,9 +47,7 @@ impl Store {
 
 /// Milliseconds since the epoch, the unit of every AWS Logs timestamp.
 pub fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
@@ -80,11 +77,7 @@ pub(crate) fn page<T: serde::de::DeserializeOwned>(
     items: Option<Vec<Item>>,
     limit: usize,
 ) -> Result<(Vec<T>, bool), ApiError> {
-    let mut out = items
-        .unwrap_or_default()
-        .into_iter()
-        .map(from_item)
-        .collect::<Result<Vec<T>, _>>()?;
+    let mut out = items.unwrap_or_default().into_iter().map(from_item).collect::<Result<Vec<T>, _>>()?;
     let more = out.len() > limit;
     out.truncate(limit);
     Ok((out, more))

@@ -3,9 +3,7 @@
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
-use logbook_model::logs::{
-    DescribeLogStreams, LogGroup, LogStream, STREAM_EXISTS, STREAM_MISSING, StreamOrder,
-};
+use logbook_model::logs::{DescribeLogStreams, LogGroup, LogStream, STREAM_EXISTS, STREAM_MISSING, StreamOrder};
 use logbook_protocol::{ApiError, ErrorCode, Identity};
 
 use crate::keys::{self, GSI1, GSI1_PK, GSI1_SK};
@@ -21,22 +19,11 @@ pub struct StreamCursor {
 }
 
 impl Store {
-    pub async fn create_stream(
-        &self,
-        id: &Identity,
-        group: &LogGroup,
-        stream: &LogStream,
-    ) -> Result<(), ApiError> {
+    pub async fn create_stream(&self, id: &Identity, group: &LogGroup, stream: &LogStream) -> Result<(), ApiError> {
         let key = keys::stream(id, &group.id, &stream.name);
         let mut item = to_item(stream)?;
         item.insert(GSI1_PK.into(), s(&key.pk));
-        item.insert(
-            GSI1_SK.into(),
-            s(keys::stream_by_time(
-                stream.last_event_timestamp,
-                &stream.name,
-            )),
-        );
+        item.insert(GSI1_SK.into(), s(keys::stream_by_time(stream.last_event_timestamp, &stream.name)));
         item.extend(key.item());
         item.insert("type".into(), s("stream"));
         let result = self
@@ -49,24 +36,14 @@ impl Store {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e))
-                if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
-            {
-                Err(ApiError::new(
-                    ErrorCode::ResourceAlreadyExistsException,
-                    STREAM_EXISTS,
-                ))
+            Err(SdkError::ServiceError(e)) if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) => {
+                Err(ApiError::new(ErrorCode::ResourceAlreadyExistsException, STREAM_EXISTS))
             }
             Err(e) => Err(internal(e)),
         }
     }
 
-    pub async fn get_stream(
-        &self,
-        id: &Identity,
-        group: &LogGroup,
-        name: &str,
-    ) -> Result<Option<LogStream>, ApiError> {
+    pub async fn get_stream(&self, id: &Identity, group: &LogGroup, name: &str) -> Result<Option<LogStream>, ApiError> {
         let out = self
             .client()
             .get_item()
@@ -81,16 +58,8 @@ impl Store {
 
     /// Removes the stream (its events, keyed by the stream's id, become unreachable) and leaves a
     /// reclaim marker for the sweeper, in one transaction.
-    pub async fn delete_stream(
-        &self,
-        id: &Identity,
-        group: &LogGroup,
-        name: &str,
-    ) -> Result<(), ApiError> {
-        let stream = self
-            .get_stream(id, group, name)
-            .await?
-            .ok_or_else(|| ApiError::not_found(STREAM_MISSING))?;
+    pub async fn delete_stream(&self, id: &Identity, group: &LogGroup, name: &str) -> Result<(), ApiError> {
+        let stream = self.get_stream(id, group, name).await?.ok_or_else(|| ApiError::not_found(STREAM_MISSING))?;
         let delete = Delete::builder()
             .table_name(self.table())
             .set_key(Some(keys::stream(id, &group.id, name).item()))
@@ -102,8 +71,7 @@ impl Store {
             TransactWriteItem::builder().delete(delete).build(),
             self.reclaim_marker(keys::reclaim(id, "stream", &stream.id))?,
         ];
-        self.transact(&items, |_| ApiError::not_found(STREAM_MISSING))
-            .await
+        self.transact(&items, |_| ApiError::not_found(STREAM_MISSING)).await
     }
 
     /// A page of the group's streams after `after`, and whether more follow.
@@ -114,12 +82,7 @@ impl Store {
         query: &DescribeLogStreams,
         after: Option<&StreamCursor>,
     ) -> Result<(Vec<LogStream>, bool), ApiError> {
-        let (order, descending, prefix, limit) = (
-            query.order,
-            query.descending,
-            query.prefix.as_deref(),
-            query.limit,
-        );
+        let (order, descending, prefix, limit) = (query.order, query.descending, query.prefix.as_deref(), query.limit);
         let pk = keys::streams(id, &group.id);
         let mut q = self
             .client()
@@ -138,8 +101,7 @@ impl Store {
                     None => q.key_condition_expression("pk = :pk"),
                 };
                 if let Some(c) = after {
-                    q = q
-                        .set_exclusive_start_key(Some(keys::stream(id, &group.id, &c.name).item()));
+                    q = q.set_exclusive_start_key(Some(keys::stream(id, &group.id, &c.name).item()));
                 }
             }
             StreamOrder::LastEventTime => {
@@ -148,10 +110,7 @@ impl Store {
                     let key = keys::stream(id, &group.id, &c.name);
                     let mut start = key.item();
                     start.insert(GSI1_PK.into(), s(&key.pk));
-                    start.insert(
-                        GSI1_SK.into(),
-                        s(keys::stream_by_time(c.last_event, &c.name)),
-                    );
+                    start.insert(GSI1_SK.into(), s(keys::stream_by_time(c.last_event, &c.name)));
                     q = q.set_exclusive_start_key(Some(start));
                 }
             }

@@ -1,0 +1,214 @@
+//! The trails action group: CreateTrail, UpdateTrail, DeleteTrail, DescribeTrails,
+//! GetTrailStatus, StartLogging, StopLogging.
+
+use aws_sdk_s3::error::SdkError;
+use aws_sdk_s3::operation::head_bucket::HeadBucketError;
+use logbook_model::cloudtrail::{DescribeTrailsRequest, NameRequest, Trail, TrailRequest, name_or_arn};
+use logbook_protocol::{Action, ApiError, Call, Dispatch, ErrorCode, Group, Identity};
+use logbook_storage::trails::trail_not_found;
+use logbook_storage::{Store, now_millis};
+use serde_json::{Value, json};
+
+pub struct Trails {
+    pub store: Store,
+    pub s3: aws_sdk_s3::Client,
+}
+
+impl Trails {
+    /// An S3 client from the usual configuration; `AWS_ENDPOINT_URL_S3` points it at a local
+    /// S3-compatible server, which wants path-style addressing.
+    pub async fn s3_from_env() -> aws_sdk_s3::Client {
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let local = std::env::var("AWS_ENDPOINT_URL_S3").is_ok();
+        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(local).build())
+    }
+
+    async fn check_bucket(&self, bucket: &str) -> Result<(), ApiError> {
+        match self.s3.head_bucket().bucket(bucket).send().await {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), HeadBucketError::NotFound(_)) || e.raw().status().as_u16() == 404 =>
+            {
+                Err(ApiError::new(
+                    ErrorCode::S3BucketDoesNotExistException,
+                    format!("S3 bucket {bucket} does not exist."),
+                ))
+            }
+            // The bucket exists but is not ours to read: CloudTrail could not deliver to it.
+            Err(SdkError::ServiceError(e)) if e.raw().status().as_u16() == 403 => Err(ApiError::new(
+                ErrorCode::InvalidS3BucketNameException,
+                format!("Incorrect S3 bucket policy is detected for bucket: {bucket}"),
+            )),
+            Err(e) => Err(ApiError::internal(aws_sdk_s3::error::DisplayErrorContext(e))),
+        }
+    }
+
+    /// The trail a Name (or ARN) refers to: in the caller's region, or a multi-region trail
+    /// homed elsewhere (a shadow trail).
+    async fn find(&self, id: &Identity, name_or: &str) -> Result<Trail, ApiError> {
+        let (region, name) = name_or_arn(name_or)?;
+        let region = region.unwrap_or_else(|| id.region.clone());
+        if let Some(t) = self.store.get_trail(id, &region, &name).await? {
+            return Ok(t);
+        }
+        let shadow = self.store.list_trails(id).await?.into_iter().find(|t| t.name == name && t.is_multi_region_trail);
+        shadow.ok_or_else(|| trail_not_found(id, &region, &name))
+    }
+
+    /// A trail the caller may change: only in its home region.
+    async fn find_home(&self, id: &Identity, name_or: &str) -> Result<Trail, ApiError> {
+        let (region, name) = name_or_arn(name_or)?;
+        if region.as_deref().is_some_and(|r| r != id.region) {
+            return Err(trail_not_found(id, region.as_deref().unwrap_or(&id.region), &name));
+        }
+        self.store.require_trail(id, &id.region, &name).await
+    }
+}
+
+fn required_name(name: Option<String>) -> Result<String, ApiError> {
+    name.filter(|n| !n.is_empty())
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidTrailNameException, "Trail name or ARN can not be empty."))
+}
+
+fn secs(ms: i64) -> f64 {
+    ms as f64 / 1000.0
+}
+
+impl Dispatch for Trails {
+    fn group(&self) -> Group {
+        Group::Trails
+    }
+
+    async fn dispatch(&self, call: &Call) -> Result<Value, ApiError> {
+        let id = &call.identity;
+        let store = &self.store;
+        match call.action {
+            Action::CreateTrail => {
+                let req: TrailRequest = call.decode()?;
+                req.validate(true)?;
+                let bucket = req.s3_bucket_name.clone().unwrap_or_default();
+                self.check_bucket(&bucket).await?;
+                let trail = Trail {
+                    name: req.name.unwrap_or_default(),
+                    home_region: id.region.clone(),
+                    s3_bucket_name: bucket,
+                    s3_key_prefix: req.s3_key_prefix,
+                    sns_topic_name: req.sns_topic_name,
+                    include_global_service_events: req.include_global_service_events.unwrap_or(true),
+                    is_multi_region_trail: req.is_multi_region_trail.unwrap_or(false),
+                    log_file_validation_enabled: req.enable_log_file_validation.unwrap_or(false),
+                    cloud_watch_logs_log_group_arn: req.cloud_watch_logs_log_group_arn,
+                    cloud_watch_logs_role_arn: req.cloud_watch_logs_role_arn,
+                    kms_key_id: req.kms_key_id,
+                    is_logging: false,
+                    start_logging_time: None,
+                    stop_logging_time: None,
+                };
+                store.create_trail(id, &trail).await?;
+                Ok(trail.view(&id.account_id))
+            }
+            Action::UpdateTrail => {
+                let req: TrailRequest = call.decode()?;
+                let name = required_name(req.name.clone())?;
+                req.validate(false)?;
+                let mut trail = self.find_home(id, &name).await?;
+                if let Some(b) = req.s3_bucket_name {
+                    self.check_bucket(&b).await?;
+                    trail.s3_bucket_name = b;
+                }
+                // An empty string clears an optional setting, as in AWS.
+                let set = |field: &mut Option<String>, v: Option<String>| {
+                    if let Some(v) = v {
+                        *field = Some(v).filter(|s| !s.is_empty());
+                    }
+                };
+                set(&mut trail.s3_key_prefix, req.s3_key_prefix);
+                set(&mut trail.sns_topic_name, req.sns_topic_name);
+                set(&mut trail.cloud_watch_logs_log_group_arn, req.cloud_watch_logs_log_group_arn);
+                set(&mut trail.cloud_watch_logs_role_arn, req.cloud_watch_logs_role_arn);
+                set(&mut trail.kms_key_id, req.kms_key_id);
+                if let Some(g) = req.include_global_service_events {
+                    trail.include_global_service_events = g;
+                }
+                if let Some(m) = req.is_multi_region_trail {
+                    trail.is_multi_region_trail = m;
+                }
+                if let Some(v) = req.enable_log_file_validation {
+                    trail.log_file_validation_enabled = v;
+                }
+                store.put_trail(id, &trail).await?;
+                Ok(trail.view(&id.account_id))
+            }
+            Action::DeleteTrail => {
+                let name = required_name(call.decode::<NameRequest>()?.name)?;
+                let trail = self.find_home(id, &name).await?;
+                store.delete_trail(id, &trail.name).await?;
+                Ok(Value::Null)
+            }
+            Action::DescribeTrails => {
+                let req: DescribeTrailsRequest = call.decode()?;
+                let shadows = req.include_shadow_trails.unwrap_or(true);
+                let visible: Vec<Trail> = store
+                    .list_trails(id)
+                    .await?
+                    .into_iter()
+                    .filter(|t| t.home_region == id.region || (shadows && t.is_multi_region_trail))
+                    .collect();
+                let chosen: Vec<&Trail> = match &req.trail_name_list {
+                    None => visible.iter().collect(),
+                    Some(list) if list.is_empty() => visible.iter().collect(),
+                    Some(list) => {
+                        let mut wanted = Vec::new();
+                        for n in list {
+                            let (region, name) = name_or_arn(n)?;
+                            wanted.push((region, name));
+                        }
+                        visible
+                            .iter()
+                            .filter(|t| {
+                                wanted
+                                    .iter()
+                                    .any(|(r, n)| *n == t.name && r.as_deref().is_none_or(|r| r == t.home_region))
+                            })
+                            .collect()
+                    }
+                };
+                let list: Vec<Value> = chosen.iter().map(|t| t.view(&id.account_id)).collect();
+                Ok(json!({ "trailList": list }))
+            }
+            Action::GetTrailStatus => {
+                let name = required_name(call.decode::<NameRequest>()?.name)?;
+                let t = self.find(id, &name).await?;
+                let mut v = json!({ "IsLogging": t.is_logging });
+                if let Some(ms) = t.start_logging_time {
+                    v["StartLoggingTime"] = json!(secs(ms));
+                    v["TimeLoggingStarted"] = json!(logbook_audit_time(ms));
+                }
+                if let Some(ms) = t.stop_logging_time {
+                    v["StopLoggingTime"] = json!(secs(ms));
+                    v["TimeLoggingStopped"] = json!(logbook_audit_time(ms));
+                }
+                Ok(v)
+            }
+            Action::StartLogging | Action::StopLogging => {
+                let name = required_name(call.decode::<NameRequest>()?.name)?;
+                let mut trail = self.find_home(id, &name).await?;
+                let start = call.action == Action::StartLogging;
+                trail.is_logging = start;
+                if start {
+                    trail.start_logging_time = Some(now_millis());
+                } else {
+                    trail.stop_logging_time = Some(now_millis());
+                }
+                store.put_trail(id, &trail).await?;
+                Ok(Value::Null)
+            }
+            other => Err(logbook_protocol::pipeline::unknown_operation(other.name())),
+        }
+    }
+}
+
+/// `2026-11-20T23:01:34Z`, the form of GetTrailStatus's TimeLogging* strings.
+fn logbook_audit_time(ms: i64) -> String {
+    logbook_audit::iso8601(ms)
+}

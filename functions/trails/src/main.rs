@@ -1,0 +1,9 @@
+use trails::Trails;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    logbook_protocol::init_tracing();
+    let group = Trails { store: logbook_storage::Store::from_env().await, s3: Trails::s3_from_env().await };
+    let audit = logbook_storage::audit::AuditLog::new(group.store.clone());
+    logbook_protocol::pipeline::run(group, audit).await
+}
