@@ -26,6 +26,22 @@ def table_properties():
     return doc["Resources"]["Table"]["Properties"]
 
 
+def add_missing_indexes(ddb, name, props):
+    """A table made by an older checkout gets the indexes added since (data kept on disk)."""
+    have = {i["IndexName"] for i in ddb.describe_table(TableName=name)["Table"].get("GlobalSecondaryIndexes", [])}
+    for index in props["GlobalSecondaryIndexes"]:
+        if index["IndexName"] in have:
+            continue
+        keys = {k["AttributeName"] for k in index["KeySchema"]}
+        ddb.update_table(
+            TableName=name,
+            AttributeDefinitions=[a for a in props["AttributeDefinitions"] if a["AttributeName"] in keys],
+            GlobalSecondaryIndexUpdates=[{"Create": index}],
+        )
+        print(f"added index {index['IndexName']} to table {name}")
+    print(f"table {name} is ready")
+
+
 def main():
     endpoint = sys.argv[1]
     name = sys.argv[2] if len(sys.argv) > 2 else "logbook"
@@ -38,7 +54,7 @@ def main():
         aws_secret_access_key="local",
     )
     if name in ddb.list_tables()["TableNames"]:
-        print(f"table {name} already exists")
+        add_missing_indexes(ddb, name, props)
         return
     ddb.create_table(
         TableName=name,

@@ -119,6 +119,14 @@ def test_boto3(stack):
         c.create_log_group(logGroupName="bad name")
     assert e.value.response["Error"]["Code"] == "ValidationException"
     assert "failed to satisfy constraint" in e.value.response["Error"]["Message"]
+    # Metric filters through the router to their own function.
+    c.put_metric_filter(logGroupName="app", filterName="errors", filterPattern="[ip, user, status=5*, size]",
+                        metricTransformations=[{"metricName": "Errors", "metricNamespace": "App",
+                                                "metricValue": "$size"}])
+    assert [f["filterName"] for f in c.describe_metric_filters(logGroupName="app")["metricFilters"]] == ["errors"]
+    tested = c.test_metric_filter(filterPattern="[ip, user, status=5*, size]",
+                                  logEventMessages=["1.2.3.4 bob 200 10", "1.2.3.4 bob 503 99"])["matches"]
+    assert [(m["eventNumber"], m["extractedValues"]["$size"]) for m in tested] == [(1, "99")]
     # Another account (a 12-digit access key names it) sees none of it.
     assert logs(key="210987654321").describe_log_groups()["logGroups"] == []
 

@@ -4,6 +4,7 @@
 pub mod arn;
 pub mod cloudtrail;
 pub mod logs;
+pub mod metric;
 pub mod token;
 pub mod validate;
 

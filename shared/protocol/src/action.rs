@@ -25,18 +25,21 @@ impl Service {
 pub enum Group {
     LogGroups,
     LogStreams,
+    MetricFilters,
     Trails,
     Lookup,
 }
 
 impl Group {
-    pub const ALL: &'static [Group] = &[Group::LogGroups, Group::LogStreams, Group::Trails, Group::Lookup];
+    pub const ALL: &'static [Group] =
+        &[Group::LogGroups, Group::LogStreams, Group::MetricFilters, Group::Trails, Group::Lookup];
 
     /// The binary (and `cargo lambda watch` function) name, also the per-group HTTP path.
     pub fn bin_name(self) -> &'static str {
         match self {
             Group::LogGroups => "log-groups",
             Group::LogStreams => "log-streams",
+            Group::MetricFilters => "metric-filters",
             Group::Trails => "trails",
             Group::Lookup => "lookup",
         }
@@ -47,6 +50,7 @@ impl Group {
         match self {
             Group::LogGroups => "LOGBOOK_FUNCTION_LOG_GROUPS",
             Group::LogStreams => "LOGBOOK_FUNCTION_LOG_STREAMS",
+            Group::MetricFilters => "LOGBOOK_FUNCTION_METRIC_FILTERS",
             Group::Trails => "LOGBOOK_FUNCTION_TRAILS",
             Group::Lookup => "LOGBOOK_FUNCTION_LOOKUP",
         }
@@ -89,7 +93,7 @@ catalogue! {
     Logs DeleteDestination => None;
     Logs DeleteLogGroup => Some(LogGroups);
     Logs DeleteLogStream => Some(LogStreams);
-    Logs DeleteMetricFilter => None;
+    Logs DeleteMetricFilter => Some(MetricFilters);
     Logs DeleteResourcePolicy => None;
     Logs DeleteRetentionPolicy => Some(LogGroups);
     Logs DeleteSubscriptionFilter => None;
@@ -97,7 +101,7 @@ catalogue! {
     Logs DescribeExportTasks => None;
     Logs DescribeLogGroups => Some(LogGroups);
     Logs DescribeLogStreams => Some(LogStreams);
-    Logs DescribeMetricFilters => None;
+    Logs DescribeMetricFilters => Some(MetricFilters);
     Logs DescribeResourcePolicies => None;
     Logs DescribeSubscriptionFilters => None;
     Logs DisassociateKmsKey => Some(LogGroups);
@@ -107,12 +111,12 @@ catalogue! {
     Logs PutDestination => None;
     Logs PutDestinationPolicy => None;
     Logs PutLogEvents => None;
-    Logs PutMetricFilter => None;
+    Logs PutMetricFilter => Some(MetricFilters);
     Logs PutResourcePolicy => None;
     Logs PutRetentionPolicy => Some(LogGroups);
     Logs PutSubscriptionFilter => None;
     Logs TagLogGroup => Some(LogGroups);
-    Logs TestMetricFilter => None;
+    Logs TestMetricFilter => Some(MetricFilters);
     Logs UntagLogGroup => Some(LogGroups);
     CloudTrail CreateTrail => Some(Trails);
     CloudTrail DeleteTrail => Some(Trails);

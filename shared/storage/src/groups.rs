@@ -200,10 +200,18 @@ impl Store {
         items: &[TransactWriteItem],
         on_condition: impl Fn(usize) -> ApiError,
     ) -> Result<(), ApiError> {
+        match self.transact_raw(items).await? {
+            None => Ok(()),
+            Some(i) => Err(on_condition(i)),
+        }
+    }
+
+    /// Runs a transaction: `None` when it committed, `Some(i)` when item `i`'s condition failed.
+    pub(crate) async fn transact_raw(&self, items: &[TransactWriteItem]) -> Result<Option<usize>, ApiError> {
         for attempt in 0..CONFLICT_ATTEMPTS {
             let result = self.client().transact_write_items().set_transact_items(Some(items.to_vec())).send().await;
             let reasons = match result {
-                Ok(_) => return Ok(()),
+                Ok(_) => return Ok(None),
                 Err(SdkError::ServiceError(e)) => match e.err() {
                     TransactWriteItemsError::TransactionCanceledException(c) => c.cancellation_reasons().to_vec(),
                     TransactWriteItemsError::TransactionInProgressException(_) => Vec::new(),
@@ -212,19 +220,15 @@ impl Store {
                 Err(e) => return Err(internal(e)),
             };
             if let Some(i) = reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed")) {
-                return Err(on_condition(i));
+                return Ok(Some(i));
             }
             // A conflict with another transaction on the same items: back off and try again.
             let jitter = u64::from(attempt) * 7 + (crate::now_millis() as u64 % 13);
-            tokio_sleep(Duration::from_millis(10 * (1 << attempt.min(5)) + jitter)).await;
+            tokio::time::sleep(Duration::from_millis(10 * (1 << attempt.min(5)) + jitter)).await;
         }
         Err(ApiError::new(
             ErrorCode::OperationAbortedException,
             "Multiple requests to modify the same resource were in conflict. Please retry your request.",
         ))
     }
-}
-
-async fn tokio_sleep(d: Duration) {
-    tokio::time::sleep(d).await;
 }

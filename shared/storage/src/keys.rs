@@ -15,6 +15,9 @@ pub const SK: &str = "sk";
 pub const GSI1: &str = "gsi1";
 pub const GSI1_PK: &str = "gsi1pk";
 pub const GSI1_SK: &str = "gsi1sk";
+pub const GSI2: &str = "gsi2";
+pub const GSI2_PK: &str = "gsi2pk";
+pub const GSI2_SK: &str = "gsi2sk";
 /// The TTL attribute (epoch seconds); DynamoDB deletes items past it, reads hide them sooner.
 pub const EXPIRES_AT: &str = "expiresAt";
 
@@ -62,6 +65,32 @@ pub fn stream(id: &Identity, group_id: &str, name: &str) -> Key {
 /// events sort first, as time 0.
 pub fn stream_by_time(last_event: Option<i64>, name: &str) -> String {
     format!("{:013}#{name}", last_event.unwrap_or(0).max(0))
+}
+
+/// The metric filters of one incarnation of a group, sorted by name.
+pub fn filters(id: &Identity, group_id: &str) -> String {
+    format!("{}#group#{group_id}#filters", scope(id))
+}
+
+pub fn filter(id: &Identity, group_id: &str, name: &str) -> Key {
+    Key { pk: filters(id, group_id), sk: name.to_owned() }
+}
+
+/// GSI1 partition listing every metric filter of the account (DescribeMetricFilters without a
+/// group or metric).
+pub fn account_filters(id: &Identity) -> String {
+    format!("{}#filters", scope(id))
+}
+
+/// GSI2 partition of the filters that publish one metric. Neither name may contain `:`.
+pub fn metric_filters(id: &Identity, namespace: &str, metric: &str) -> String {
+    format!("{}#metric#{namespace}:{metric}", scope(id))
+}
+
+/// Index sort key: filter name, then group name (neither may contain `:`), so listings across
+/// groups come in filter-name order as AWS gives them.
+pub fn filter_across_groups(filter: &str, group: &str) -> String {
+    format!("{filter}:{group}")
 }
 
 /// Work left for the background sweeper: the children of a deleted group or stream incarnation.
