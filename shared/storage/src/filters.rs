@@ -101,16 +101,7 @@ impl Store {
         group: &LogGroup,
         name: &str,
     ) -> Result<Option<MetricFilter>, ApiError> {
-        let out = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .set_key(Some(keys::filter(id, &group.id, name).item()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(internal)?;
-        out.item.map(from_item).transpose()
+        self.get(keys::filter(id, &group.id, name)).await
     }
 
     pub async fn delete_metric_filter(&self, id: &Identity, group: &LogGroup, name: &str) -> Result<(), ApiError> {

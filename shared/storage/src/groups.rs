@@ -11,7 +11,7 @@ use logbook_model::logs::{GROUP_EXISTS, GROUP_MISSING, LogGroup, MAX_LOG_GROUPS}
 use logbook_protocol::{ApiError, ErrorCode, Identity};
 
 use crate::keys;
-use crate::{Store, from_item, internal, n, s, to_item};
+use crate::{Store, internal, n, s, to_item};
 
 /// Attempts for a transaction that loses a race on the shared counter before we report
 /// `OperationAbortedException` ("multiple requests to update the same resource were in conflict").
@@ -34,43 +34,21 @@ impl Store {
         let mut item = to_item(group)?;
         item.extend(key.item());
         item.insert("type".into(), s("group"));
-        let put = Put::builder()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(internal)?;
-        let count = Update::builder()
-            .table_name(self.table())
-            .set_key(Some(keys::counters(id).item()))
-            .update_expression("ADD groups :one")
-            .condition_expression("attribute_not_exists(groups) OR groups < :max")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":max", n(MAX_LOG_GROUPS))
-            .build()
-            .map_err(internal)?;
-        let items = [TransactWriteItem::builder().put(put).build(), TransactWriteItem::builder().update(count).build()];
-        self.transact(&items, |failed| match failed {
-            0 => ApiError::new(ErrorCode::ResourceAlreadyExistsException, GROUP_EXISTS),
-            _ => ApiError::new(
+        let limit = || {
+            ApiError::new(
                 ErrorCode::LimitExceededException,
                 format!("Resource limit exceeded: an account can have at most {MAX_LOG_GROUPS} log groups."),
-            ),
-        })
-        .await
+            )
+        };
+        match self.create_counted(item, keys::counters(id), "groups", MAX_LOG_GROUPS).await? {
+            None => Ok(()),
+            Some(0) => Err(ApiError::new(ErrorCode::ResourceAlreadyExistsException, GROUP_EXISTS)),
+            Some(_) => Err(limit()),
+        }
     }
 
     pub async fn get_group(&self, id: &Identity, name: &str) -> Result<Option<LogGroup>, ApiError> {
-        let out = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .set_key(Some(keys::group(id, name).item()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(internal)?;
-        out.item.map(from_item).transpose()
+        self.get(keys::group(id, name)).await
     }
 
     /// The group, or AWS's `ResourceNotFoundException`.

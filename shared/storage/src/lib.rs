@@ -46,6 +46,52 @@ impl Store {
     }
 }
 
+impl Store {
+    /// One item by key, read consistently.
+    pub(crate) async fn get<T: serde::de::DeserializeOwned>(&self, key: keys::Key) -> Result<Option<T>, ApiError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(key.item()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(internal)?;
+        out.item.map(from_item).transpose()
+    }
+
+    /// Puts a new item and counts it on `counter.attribute`, refusing at `max`, in one
+    /// transaction: `None` when created, `Some(0)` when the item exists, `Some(1)` at the limit.
+    pub(crate) async fn create_counted(
+        &self,
+        item: Item,
+        counter: keys::Key,
+        attribute: &str,
+        max: i64,
+    ) -> Result<Option<usize>, ApiError> {
+        use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+        let put = Put::builder()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(internal)?;
+        let count = Update::builder()
+            .table_name(self.table())
+            .set_key(Some(counter.item()))
+            .update_expression("ADD #c :one")
+            .condition_expression("attribute_not_exists(#c) OR #c < :max")
+            .expression_attribute_names("#c", attribute)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":max", n(max))
+            .build()
+            .map_err(internal)?;
+        let items = [TransactWriteItem::builder().put(put).build(), TransactWriteItem::builder().update(count).build()];
+        self.transact_raw(&items).await
+    }
+}
+
 /// Milliseconds since the epoch, the unit of every AWS Logs timestamp.
 pub fn now_millis() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)

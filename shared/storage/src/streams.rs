@@ -7,7 +7,7 @@ use logbook_model::logs::{DescribeLogStreams, LogGroup, LogStream, STREAM_EXISTS
 use logbook_protocol::{ApiError, ErrorCode, Identity};
 
 use crate::keys::{self, GSI1, GSI1_PK, GSI1_SK};
-use crate::{Store, from_item, internal, s, to_item};
+use crate::{Store, internal, s, to_item};
 
 /// Where a page of streams starts: after this stream, in the listing's order.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -44,16 +44,7 @@ impl Store {
     }
 
     pub async fn get_stream(&self, id: &Identity, group: &LogGroup, name: &str) -> Result<Option<LogStream>, ApiError> {
-        let out = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .set_key(Some(keys::stream(id, &group.id, name).item()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(internal)?;
-        out.item.map(from_item).transpose()
+        self.get(keys::stream(id, &group.id, name)).await
     }
 
     /// Removes the stream (its events, keyed by the stream's id, become unreachable) and leaves a

@@ -3,7 +3,7 @@
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
 use logbook_model::cloudtrail::{MAX_TRAILS_PER_REGION, Trail, trail_arn};
 use logbook_protocol::{ApiError, ErrorCode, Identity};
 
@@ -21,46 +21,21 @@ impl Store {
         let mut item = to_item(trail)?;
         item.extend(keys::trail(id, &trail.home_region, &trail.name).item());
         item.insert("type".into(), s("trail"));
-        let put = Put::builder()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(internal)?;
-        let count = Update::builder()
-            .table_name(self.table())
-            .set_key(Some(keys::counters(id).item()))
-            .update_expression("ADD trails :one")
-            .condition_expression("attribute_not_exists(trails) OR trails < :max")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":max", n(MAX_TRAILS_PER_REGION))
-            .build()
-            .map_err(internal)?;
-        let items = [TransactWriteItem::builder().put(put).build(), TransactWriteItem::builder().update(count).build()];
-        self.transact(&items, |failed| match failed {
-            0 => ApiError::new(
+        match self.create_counted(item, keys::counters(id), "trails", MAX_TRAILS_PER_REGION).await? {
+            None => Ok(()),
+            Some(0) => Err(ApiError::new(
                 ErrorCode::TrailAlreadyExistsException,
                 format!("Trail {} already exists for customer: {}", trail.name, id.account_id),
-            ),
-            _ => ApiError::new(
+            )),
+            Some(_) => Err(ApiError::new(
                 ErrorCode::MaximumNumberOfTrailsExceededException,
                 format!("User: {} already has {MAX_TRAILS_PER_REGION} trails in {}.", id.account_id, id.region),
-            ),
-        })
-        .await
+            )),
+        }
     }
 
     pub async fn get_trail(&self, id: &Identity, region: &str, name: &str) -> Result<Option<Trail>, ApiError> {
-        let out = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .set_key(Some(keys::trail(id, region, name).item()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(internal)?;
-        out.item.map(from_item).transpose()
+        self.get(keys::trail(id, region, name)).await
     }
 
     pub async fn require_trail(&self, id: &Identity, region: &str, name: &str) -> Result<Trail, ApiError> {
