@@ -60,6 +60,7 @@ pub fn store() -> Store {
 struct Groups {
     log_groups: log_groups::LogGroups,
     log_streams: log_streams::LogStreams,
+    log_events: log_events::LogEvents,
     metric_filters: metric_filters::MetricFilters,
     trails: trails::Trails,
     lookup: lookup::Lookup,
@@ -80,6 +81,7 @@ async fn serve(
         Target::Known(a) => match a.group() {
             Some(Group::LogGroups) => handle(&groups.log_groups, &groups.ids, &groups.audit, req).await,
             Some(Group::LogStreams) => handle(&groups.log_streams, &groups.ids, &groups.audit, req).await,
+            Some(Group::LogEvents) => handle(&groups.log_events, &groups.ids, &groups.audit, req).await,
             Some(Group::MetricFilters) => handle(&groups.metric_filters, &groups.ids, &groups.audit, req).await,
             Some(Group::Trails) => handle(&groups.trails, &groups.ids, &groups.audit, req).await,
             Some(Group::Lookup) => handle(&groups.lookup, &groups.ids, &groups.audit, req).await,
@@ -104,6 +106,7 @@ pub fn endpoint() -> &'static str {
                 let groups: &'static Groups = Box::leak(Box::new(Groups {
                     log_groups: log_groups::LogGroups { store: store(), tokens: tokens.clone() },
                     log_streams: log_streams::LogStreams { store: store(), tokens: tokens.clone() },
+                    log_events: log_events::LogEvents { store: store(), tokens: tokens.clone() },
                     metric_filters: metric_filters::MetricFilters { store: store(), tokens: tokens.clone() },
                     trails: trails::Trails { store: store(), s3: s3() },
                     lookup: lookup::Lookup { store: store(), tokens },

@@ -3,6 +3,7 @@
 
 pub mod arn;
 pub mod cloudtrail;
+pub mod events;
 pub mod logs;
 pub mod metric;
 pub mod token;

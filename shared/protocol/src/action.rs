@@ -25,6 +25,7 @@ impl Service {
 pub enum Group {
     LogGroups,
     LogStreams,
+    LogEvents,
     MetricFilters,
     Trails,
     Lookup,
@@ -32,13 +33,14 @@ pub enum Group {
 
 impl Group {
     pub const ALL: &'static [Group] =
-        &[Group::LogGroups, Group::LogStreams, Group::MetricFilters, Group::Trails, Group::Lookup];
+        &[Group::LogGroups, Group::LogStreams, Group::LogEvents, Group::MetricFilters, Group::Trails, Group::Lookup];
 
     /// The binary (and `cargo lambda watch` function) name, also the per-group HTTP path.
     pub fn bin_name(self) -> &'static str {
         match self {
             Group::LogGroups => "log-groups",
             Group::LogStreams => "log-streams",
+            Group::LogEvents => "log-events",
             Group::MetricFilters => "metric-filters",
             Group::Trails => "trails",
             Group::Lookup => "lookup",
@@ -50,6 +52,7 @@ impl Group {
         match self {
             Group::LogGroups => "LOGBOOK_FUNCTION_LOG_GROUPS",
             Group::LogStreams => "LOGBOOK_FUNCTION_LOG_STREAMS",
+            Group::LogEvents => "LOGBOOK_FUNCTION_LOG_EVENTS",
             Group::MetricFilters => "LOGBOOK_FUNCTION_METRIC_FILTERS",
             Group::Trails => "LOGBOOK_FUNCTION_TRAILS",
             Group::Lookup => "LOGBOOK_FUNCTION_LOOKUP",
@@ -106,11 +109,11 @@ catalogue! {
     Logs DescribeSubscriptionFilters => None;
     Logs DisassociateKmsKey => Some(LogGroups);
     Logs FilterLogEvents => None;
-    Logs GetLogEvents => None;
+    Logs GetLogEvents => Some(LogEvents);
     Logs ListTagsLogGroup => Some(LogGroups);
     Logs PutDestination => None;
     Logs PutDestinationPolicy => None;
-    Logs PutLogEvents => None;
+    Logs PutLogEvents => Some(LogEvents);
     Logs PutMetricFilter => Some(MetricFilters);
     Logs PutResourcePolicy => None;
     Logs PutRetentionPolicy => Some(LogGroups);

@@ -93,6 +93,21 @@ pub fn filter_across_groups(filter: &str, group: &str) -> String {
     format!("{filter}:{group}")
 }
 
+/// The event chunks of one incarnation of a stream, sorted by first event time.
+pub fn events(id: &Identity, stream_id: &str) -> String {
+    format!("{}#stream#{stream_id}#events", scope(id))
+}
+
+/// A chunk's sort key: its first event's time, then its unique id (parallel writers never collide).
+pub fn chunk(first_event: i64, chunk_id: &str) -> String {
+    format!("{:013}#{chunk_id}", first_event.max(0))
+}
+
+/// Sort-key bounds for chunks whose first event lies in [from, to] (ms, inclusive).
+pub fn chunk_range(from: i64, to: i64) -> (String, String) {
+    (format!("{:013}", from.max(0)), format!("{:013}#~", to.max(0)))
+}
+
 /// Work left for the background sweeper: the children of a deleted group or stream incarnation.
 pub fn reclaim(id: &Identity, kind: &str, resource_id: &str) -> Key {
     Key { pk: format!("{}#reclaim", scope(id)), sk: format!("{kind}#{resource_id}") }

@@ -2,6 +2,7 @@
 //! are split by capability (groups, streams) so each function's IAM policy can mirror what it uses.
 
 pub mod audit;
+pub mod events;
 pub mod filters;
 pub mod groups;
 pub mod keys;

@@ -1,0 +1,10 @@
+use log_events::LogEvents;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    logbook_protocol::init_tracing();
+    let group =
+        LogEvents { store: logbook_storage::Store::from_env().await, tokens: logbook_model::TokenCodec::from_env() };
+    let audit = logbook_storage::audit::AuditLog::new(group.store.clone());
+    logbook_protocol::pipeline::run(group, audit).await
+}

@@ -1,0 +1,446 @@
+//! Log events, packed: each PutLogEvents becomes one or a few immutable chunk items per stream,
+//! many events each, zstd-compressed. One item per event would cost ~1 WRU per event; a chunk
+//! costs ~1 WRU per compressed KB. Chunks are written once, conditionally on a unique id, so
+//! parallel writers to one stream never overwrite or duplicate each other.
+//!
+//! A chunk's events span at most [`CHUNK_SPAN_MAX`], so a read of `[start, end)` starts at chunks
+//! whose first event is at `start - CHUNK_SPAN_MAX`. Chunks of concurrent writers may overlap in
+//! time; reads merge them into one order: (timestamp, chunk id, index), which is also what a
+//! position in a token names.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::AttributeValue;
+use logbook_model::events::Event;
+use logbook_model::logs::{LogGroup, LogStream, STREAM_MISSING};
+use logbook_protocol::{ApiError, Identity};
+use serde::{Deserialize, Serialize};
+
+use crate::keys::{self, EXPIRES_AT, GSI1_SK, PK, SK};
+use crate::{Item, Store, internal, n, s};
+
+/// Raw (uncompressed) bytes per chunk: a whole 256 KB event fits, and even incompressible data
+/// stays well under DynamoDB's 400 KB item limit.
+pub const CHUNK_RAW_MAX: usize = 300 * 1024;
+/// The longest time one chunk's events may span.
+pub const CHUNK_SPAN_MAX: i64 = 3_600_000;
+/// Chunks fetched per query while reading.
+const CHUNKS_PER_QUERY: i32 = 16;
+const ZSTD_LEVEL: i32 = 3;
+
+/// A position in a stream's event order; tokens carry it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Pos {
+    pub ts: i64,
+    pub chunk: String,
+    pub idx: u32,
+}
+
+impl Pos {
+    /// Before every event / after every event.
+    pub fn start() -> Pos {
+        Pos { ts: -1, chunk: String::new(), idx: 0 }
+    }
+    pub fn end() -> Pos {
+        Pos { ts: i64::MAX, chunk: String::new(), idx: 0 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub pos: Pos,
+    pub message: String,
+    pub ingestion_time: i64,
+}
+
+/// Reading direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Forward,
+    Backward,
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn get_varint(data: &[u8], at: &mut usize) -> Option<u64> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let b = *data.get(*at)?;
+        *at += 1;
+        v |= u64::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            return Some(v);
+        }
+    }
+    None
+}
+
+/// Frames events (time delta from the first, length, bytes) and compresses the frame.
+pub fn encode_chunk(events: &[Event]) -> Result<Vec<u8>, ApiError> {
+    let first = events.first().map_or(0, |e| e.timestamp);
+    let mut raw = Vec::with_capacity(events.iter().map(|e| e.message.len() + 6).sum());
+    put_varint(&mut raw, events.len() as u64);
+    for e in events {
+        put_varint(&mut raw, (e.timestamp - first) as u64);
+        put_varint(&mut raw, e.message.len() as u64);
+        raw.extend_from_slice(e.message.as_bytes());
+    }
+    zstd::bulk::compress(&raw, ZSTD_LEVEL).map_err(ApiError::internal)
+}
+
+/// The (timestamp, message) pairs of a chunk whose first event is at `first`.
+pub fn decode_chunk(blob: &[u8], first: i64, raw_len: usize) -> Result<Vec<(i64, String)>, ApiError> {
+    let raw = zstd::bulk::decompress(blob, raw_len.max(16)).map_err(ApiError::internal)?;
+    let corrupt = || ApiError::internal("corrupt event chunk");
+    let mut at = 0;
+    let count = get_varint(&raw, &mut at).ok_or_else(corrupt)?;
+    let mut out = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        let delta = get_varint(&raw, &mut at).ok_or_else(corrupt)? as i64;
+        let len = get_varint(&raw, &mut at).ok_or_else(corrupt)? as usize;
+        let bytes = raw.get(at..at + len).ok_or_else(corrupt)?;
+        at += len;
+        out.push((first + delta, String::from_utf8(bytes.to_vec()).map_err(|_| corrupt())?));
+    }
+    Ok(out)
+}
+
+/// Splits time-ordered events into chunks by raw size and time span.
+pub fn chunks(events: &[Event]) -> Vec<&[Event]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0;
+    for (i, e) in events.iter().enumerate() {
+        let size = e.message.len() + 12;
+        if i > start && (bytes + size > CHUNK_RAW_MAX || e.timestamp - events[start].timestamp > CHUNK_SPAN_MAX) {
+            out.push(&events[start..i]);
+            start = i;
+            bytes = 0;
+        }
+        bytes += size;
+    }
+    if start < events.len() {
+        out.push(&events[start..]);
+    }
+    out
+}
+
+struct Chunk {
+    id: String,
+    /// TTL (epoch seconds) from the group's retention when written.
+    expires_at: Option<i64>,
+    first: i64,
+    last: i64,
+    ingestion: i64,
+    events: Vec<(i64, String)>,
+}
+
+impl Store {
+    /// Stores a batch (time-ordered, already accepted) and updates the stream's metadata. Returns
+    /// once every chunk is durably written.
+    pub async fn put_events(
+        &self,
+        id: &Identity,
+        group: &LogGroup,
+        stream: &LogStream,
+        events: &[Event],
+        ingestion: i64,
+        sequence_token: &str,
+    ) -> Result<(), ApiError> {
+        let pk = keys::events(id, &stream.id);
+        let writes = chunks(events).into_iter().map(|c| {
+            let pk = pk.clone();
+            async move {
+                let chunk_id = ulid::Ulid::new().to_string();
+                let first = c[0].timestamp;
+                let last = c[c.len() - 1].timestamp;
+                let raw: usize = c.iter().map(|e| e.message.len() + 12).sum::<usize>() + 8;
+                let mut item: Item = Item::new();
+                item.insert(PK.into(), s(&pk));
+                item.insert(SK.into(), s(keys::chunk(first, &chunk_id)));
+                item.insert("type".into(), s("chunk"));
+                item.insert("minTs".into(), n(first));
+                item.insert("maxTs".into(), n(last));
+                item.insert("count".into(), n(c.len() as i64));
+                item.insert("raw".into(), n(raw as i64));
+                item.insert("ingestion".into(), n(ingestion));
+                item.insert("data".into(), AttributeValue::B(Blob::new(encode_chunk(c)?)));
+                if let Some(days) = group.retention_in_days {
+                    item.insert(EXPIRES_AT.into(), n(last / 1000 + days * 86_400));
+                }
+                self.client()
+                    .put_item()
+                    .table_name(self.table())
+                    .set_item(Some(item))
+                    .condition_expression("attribute_not_exists(pk)")
+                    .send()
+                    .await
+                    .map_err(internal)?;
+                Ok::<_, ApiError>(())
+            }
+        });
+        for r in futures::future::join_all(writes).await {
+            r?;
+        }
+        if let (Some(first), Some(last)) = (events.first(), events.last()) {
+            self.touch_stream(id, group, stream, first.timestamp, last.timestamp, ingestion, sequence_token).await?;
+        }
+        Ok(())
+    }
+
+    /// Stream metadata after a write: ingestion time and token always; first/last event times
+    /// only when they widen the stream's range (concurrent writers may arrive in any order).
+    #[allow(clippy::too_many_arguments)]
+    async fn touch_stream(
+        &self,
+        id: &Identity,
+        group: &LogGroup,
+        stream: &LogStream,
+        first: i64,
+        last: i64,
+        ingestion: i64,
+        token: &str,
+    ) -> Result<(), ApiError> {
+        let key = keys::stream(id, &group.id, &stream.name);
+        let update = |expr: &str, cond: &str| {
+            self.client()
+                .update_item()
+                .table_name(self.table())
+                .set_key(Some(key.item()))
+                .update_expression(expr)
+                .condition_expression(format!("id = :sid{cond}"))
+                .expression_attribute_values(":sid", s(&stream.id))
+        };
+        let always = update("SET lastIngestionTime = :i, uploadSequenceToken = :t", "")
+            .expression_attribute_values(":i", n(ingestion))
+            .expression_attribute_values(":t", s(token))
+            .send();
+        let newest = update(
+            &format!("SET lastEventTimestamp = :l, {GSI1_SK} = :g"),
+            " AND (attribute_not_exists(lastEventTimestamp) OR lastEventTimestamp < :l)",
+        )
+        .expression_attribute_values(":l", n(last))
+        .expression_attribute_values(":g", s(keys::stream_by_time(Some(last), &stream.name)))
+        .send();
+        let oldest = update(
+            "SET firstEventTimestamp = :f",
+            " AND (attribute_not_exists(firstEventTimestamp) OR firstEventTimestamp > :f)",
+        )
+        .expression_attribute_values(":f", n(first))
+        .send();
+        let (a, b, c) = futures::join!(always, newest, oldest);
+        if let Err(e) = a {
+            return match e {
+                SdkError::ServiceError(se)
+                    if matches!(se.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
+                {
+                    Err(ApiError::not_found(STREAM_MISSING))
+                }
+                e => Err(internal(e)),
+            };
+        }
+        for r in [b, c] {
+            match r {
+                Ok(_) => {}
+                Err(SdkError::ServiceError(se))
+                    if matches!(se.err(), UpdateItemError::ConditionalCheckFailedException(_)) => {}
+                Err(e) => return Err(internal(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Events of a stream with `lo <= timestamp < hi`, strictly after (forward) or before
+    /// (backward) `from`, in time order, at most `limit` events and `max_bytes` (message bytes +
+    /// 26 each). Returns the events and whether the stream had more in that direction.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn read_events(
+        &self,
+        id: &Identity,
+        stream: &LogStream,
+        lo: i64,
+        hi: i64,
+        from: &Pos,
+        direction: Direction,
+        limit: usize,
+        max_bytes: usize,
+        now: i64,
+    ) -> Result<Vec<StoredEvent>, ApiError> {
+        let pk = keys::events(id, &stream.id);
+        let (lo, hi) = match direction {
+            Direction::Forward => (lo.max(from.ts), hi),
+            Direction::Backward => (lo, hi.min(from.ts.saturating_add(1))),
+        };
+        if lo >= hi {
+            return Ok(Vec::new());
+        }
+        let (from_sk, to_sk) = keys::chunk_range(lo - CHUNK_SPAN_MAX, hi - 1);
+        let mut pending: BTreeMap<Pos, (String, i64)> = BTreeMap::new();
+        let mut out: Vec<StoredEvent> = Vec::new();
+        let mut bytes = 0usize;
+        let mut start_key: Option<Item> = None;
+        loop {
+            let page = self
+                .client()
+                .query()
+                .table_name(self.table())
+                .key_condition_expression("pk = :pk AND sk BETWEEN :a AND :b")
+                .expression_attribute_values(":pk", s(&pk))
+                .expression_attribute_values(":a", s(&from_sk))
+                .expression_attribute_values(":b", s(&to_sk))
+                .scan_index_forward(direction == Direction::Forward)
+                .limit(CHUNKS_PER_QUERY)
+                .set_exclusive_start_key(start_key.take())
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(internal)?;
+            let mut boundary: Option<i64> = None;
+            for item in page.items.unwrap_or_default() {
+                let chunk = read_chunk(item)?;
+                boundary = Some(chunk.first);
+                // DynamoDB deletes expired items late (DynamoDB Local never): hide them here.
+                let expired = chunk.expires_at.is_some_and(|e| e * 1000 <= now);
+                if expired || chunk.last < lo || chunk.first >= hi {
+                    continue;
+                }
+                for (idx, (ts, message)) in chunk.events.into_iter().enumerate() {
+                    let pos = Pos { ts, chunk: chunk.id.clone(), idx: idx as u32 };
+                    let inside = ts >= lo && ts < hi;
+                    let beyond = match direction {
+                        Direction::Forward => pos > *from,
+                        Direction::Backward => pos < *from,
+                    };
+                    if inside && beyond {
+                        pending.insert(pos, (message, chunk.ingestion));
+                    }
+                }
+            }
+            let more = page.last_evaluated_key.is_some();
+            // Events no later chunk can precede (forward) or follow (backward) are final.
+            let safe = |p: &Pos| match (more, boundary, direction) {
+                (false, _, _) | (_, None, _) => true,
+                (true, Some(b), Direction::Forward) => p.ts < b,
+                (true, Some(b), Direction::Backward) => p.ts > b + CHUNK_SPAN_MAX,
+            };
+            loop {
+                let next = match direction {
+                    Direction::Forward => pending.first_key_value().map(|(k, _)| k.clone()),
+                    Direction::Backward => pending.last_key_value().map(|(k, _)| k.clone()),
+                };
+                let Some(pos) = next.filter(|p| safe(p)) else { break };
+                let (message, ingestion_time) = pending.remove(&pos).expect("present");
+                let size = message.len() + 26;
+                if out.len() >= limit || bytes + size > max_bytes {
+                    return Ok(finish(out, direction));
+                }
+                bytes += size;
+                out.push(StoredEvent { pos, message, ingestion_time });
+            }
+            if !more {
+                return Ok(finish(out, direction));
+            }
+            start_key = page.last_evaluated_key;
+        }
+    }
+}
+
+fn finish(mut out: Vec<StoredEvent>, direction: Direction) -> Vec<StoredEvent> {
+    if direction == Direction::Backward {
+        out.reverse();
+    }
+    out
+}
+
+fn read_chunk(mut item: Item) -> Result<Chunk, ApiError> {
+    let num = |item: &Item, k: &str| -> Result<i64, ApiError> {
+        match item.get(k) {
+            Some(AttributeValue::N(v)) => v.parse().map_err(ApiError::internal),
+            _ => Err(ApiError::internal(format!("chunk without {k}"))),
+        }
+    };
+    let first = num(&item, "minTs")?;
+    let last = num(&item, "maxTs")?;
+    let ingestion = num(&item, "ingestion")?;
+    let raw = num(&item, "raw")? as usize;
+    let expires_at = num(&item, EXPIRES_AT).ok();
+    let id = match item.get(SK) {
+        Some(AttributeValue::S(sk)) => sk.rsplit('#').next().unwrap_or_default().to_owned(),
+        _ => String::new(),
+    };
+    let data = match item.remove("data") {
+        Some(AttributeValue::B(b)) => b.into_inner(),
+        _ => return Err(ApiError::internal("chunk without data")),
+    };
+    let events = decode_chunk(&data, first, raw)?;
+    Ok(Chunk { id, expires_at, first, last, ingestion, events })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(ts: i64, m: &str) -> Event {
+        Event { timestamp: ts, message: m.into() }
+    }
+
+    #[test]
+    fn chunks_round_trip() {
+        let events = vec![ev(1000, "a"), ev(1000, "é ünïcode"), ev(5000, &"x".repeat(70_000)), ev(9999, "")];
+        let blob = encode_chunk(&events).unwrap();
+        assert!(blob.len() < 1000, "repetitive text compresses: {}", blob.len());
+        let raw: usize = events.iter().map(|e| e.message.len() + 12).sum::<usize>() + 8;
+        let back = decode_chunk(&blob, 1000, raw).unwrap();
+        assert_eq!(back, events.iter().map(|e| (e.timestamp, e.message.clone())).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn varints() {
+        for v in [0u64, 1, 127, 128, 300, 16_383, 16_384, u64::from(u32::MAX), u64::MAX] {
+            let mut buf = Vec::new();
+            put_varint(&mut buf, v);
+            let mut at = 0;
+            assert_eq!(get_varint(&buf, &mut at), Some(v));
+            assert_eq!(at, buf.len());
+        }
+        assert_eq!(get_varint(&[0x80], &mut 0), None, "truncated");
+    }
+
+    #[test]
+    fn chunking_bounds_size_and_span() {
+        let big = "y".repeat(200_000);
+        let events =
+            vec![ev(0, &big), ev(1, &big), ev(2, "s"), ev(CHUNK_SPAN_MAX + 3, "t"), ev(CHUNK_SPAN_MAX + 4, "u")];
+        let parts = chunks(&events);
+        let sizes: Vec<usize> = parts.iter().map(|c| c.len()).collect();
+        assert_eq!(sizes, [1, 2, 2]);
+        for c in &parts {
+            assert!(c.last().unwrap().timestamp - c[0].timestamp <= CHUNK_SPAN_MAX);
+            assert!(c.iter().map(|e| e.message.len()).sum::<usize>() <= CHUNK_RAW_MAX);
+        }
+        assert!(chunks(&[]).is_empty());
+    }
+
+    #[test]
+    fn positions_order_by_time_then_chunk_then_index() {
+        let mut v = [
+            Pos { ts: 5, chunk: "B".into(), idx: 0 },
+            Pos { ts: 5, chunk: "A".into(), idx: 1 },
+            Pos { ts: 4, chunk: "Z".into(), idx: 9 },
+            Pos { ts: 5, chunk: "A".into(), idx: 0 },
+        ];
+        v.sort();
+        let keys: Vec<_> = v.iter().map(|p| (p.ts, p.chunk.as_str(), p.idx)).collect();
+        assert_eq!(keys, [(4, "Z", 9), (5, "A", 0), (5, "A", 1), (5, "B", 0)]);
+        assert!(Pos::start() < v[0] && v[3] < Pos::end());
+    }
+}

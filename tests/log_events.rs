@@ -1,0 +1,264 @@
+//! PutLogEvents and GetLogEvents through the real aws-sdk-cloudwatchlogs client.
+
+use logbook_tests::logs::types::InputLogEvent;
+use logbook_tests::{err, logs_client};
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+fn ev(ts: i64, m: impl Into<String>) -> InputLogEvent {
+    InputLogEvent::builder().timestamp(ts).message(m).build().unwrap()
+}
+
+async fn setup(c: &logbook_tests::logs::Client) {
+    c.create_log_group().log_group_name("g").send().await.unwrap();
+    c.create_log_stream().log_group_name("g").log_stream_name("s").send().await.unwrap();
+}
+
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 24 * HOUR;
+
+#[tokio::test]
+async fn put_validation_and_rejections() {
+    let (c, _) = logs_client();
+    let put = |events: Vec<InputLogEvent>| {
+        c.put_log_events().log_group_name("g").log_stream_name("s").set_log_events(Some(events)).send()
+    };
+    let missing = put(vec![ev(now_ms(), "x")]).await;
+    assert_eq!(err(missing), ("ResourceNotFoundException".into(), "The specified log group does not exist.".into()));
+    c.create_log_group().log_group_name("g").send().await.unwrap();
+    let missing = put(vec![ev(now_ms(), "x")]).await;
+    assert_eq!(err(missing), ("ResourceNotFoundException".into(), "The specified log stream does not exist.".into()));
+    c.create_log_stream().log_group_name("g").log_stream_name("s").send().await.unwrap();
+
+    let now = now_ms();
+    let order = put(vec![ev(now, "b"), ev(now - 1, "a")]).await;
+    assert_eq!(
+        err(order),
+        (
+            "InvalidParameterException".into(),
+            "Log events in a single PutLogEvents request must be in chronological order.".into()
+        )
+    );
+    let span = put(vec![ev(now - DAY - 1000, "a"), ev(now, "b")]).await;
+    assert_eq!(err(span).0, "InvalidParameterException");
+    let empty = put(vec![ev(now, "")]).await;
+    assert_eq!(err(empty).0, "ValidationException");
+
+    // The batch limit is exact: message bytes + 26 per event.
+    let per = 1_048_576 / 8 - 26;
+    let full: Vec<_> = (0..8).map(|_| ev(now, "x".repeat(per))).collect();
+    put(full).await.unwrap();
+    let over: Vec<_> = (0..8).map(|i| ev(now, "x".repeat(per + usize::from(i == 0)))).collect();
+    assert_eq!(
+        err(put(over).await),
+        ("InvalidParameterException".into(), "Upload too large: 1048577 bytes exceeds limit of 1048576".into())
+    );
+
+    // Too old, too new: rejected one by one, the rest stored.
+    let out = put(vec![ev(now - 15 * DAY, "old"), ev(now - HOUR, "ok-1"), ev(now, "ok-2"), ev(now + 3 * HOUR, "new")])
+        .await
+        .unwrap();
+    let info = out.rejected_log_events_info().unwrap();
+    assert_eq!(
+        (info.too_old_log_event_end_index(), info.too_new_log_event_start_index(), info.expired_log_event_end_index()),
+        (Some(0), Some(3), None)
+    );
+    assert!(out.next_sequence_token().is_some_and(|t| !t.is_empty()));
+    c.put_retention_policy().log_group_name("g").retention_in_days(1).send().await.unwrap();
+    let out = put(vec![ev(now - 3 * DAY, "expired"), ev(now, "ok-3")]).await.unwrap();
+    assert_eq!(out.rejected_log_events_info().unwrap().expired_log_event_end_index(), Some(0));
+
+    // Any sequence token is accepted.
+    c.put_log_events()
+        .log_group_name("g")
+        .log_stream_name("s")
+        .sequence_token("whatever")
+        .log_events(ev(now, "ok-4"))
+        .send()
+        .await
+        .unwrap();
+    let mut small = Vec::new();
+    let mut big = 0;
+    let mut p =
+        c.get_log_events().log_group_name("g").log_stream_name("s").start_from_head(true).into_paginator().send();
+    while let Some(page) = p.next().await {
+        for e in page.unwrap().events() {
+            match e.message().unwrap() {
+                m if m.len() < 10 => small.push(m.to_owned()),
+                _ => big += 1,
+            }
+        }
+    }
+    assert_eq!(small, ["ok-1", "ok-2", "ok-3", "ok-4"], "rejected events were not stored");
+    assert_eq!(big, 8);
+}
+
+#[tokio::test]
+async fn tokens_forward_and_backward() {
+    let (c, _) = logs_client();
+    setup(&c).await;
+    let t0 = now_ms() - HOUR;
+    let events: Vec<_> = (0..250).map(|i| ev(t0 + i, format!("event {i:03}"))).collect();
+    c.put_log_events().log_group_name("g").log_stream_name("s").set_log_events(Some(events)).send().await.unwrap();
+    let get = || c.get_log_events().log_group_name("g").log_stream_name("s").limit(100);
+
+    // Default: the newest page, in time order.
+    let newest = get().send().await.unwrap();
+    let msgs: Vec<_> = newest.events().iter().map(|e| e.message().unwrap().to_owned()).collect();
+    assert_eq!(msgs.first().map(String::as_str), Some("event 150"));
+    assert_eq!(msgs.last().map(String::as_str), Some("event 249"));
+    assert!(newest.next_forward_token().unwrap().starts_with("f/"));
+    assert!(newest.next_backward_token().unwrap().starts_with("b/"));
+    // Nothing newer: the same token comes back.
+    let f = newest.next_forward_token().unwrap();
+    let after = get().next_token(f).send().await.unwrap();
+    assert!(after.events().is_empty());
+    assert_eq!(after.next_forward_token(), Some(f));
+
+    // Backward to the beginning, then the same token at the end.
+    let mut token = newest.next_backward_token().unwrap().to_owned();
+    let mut older = Vec::new();
+    loop {
+        let page = get().next_token(&token).send().await.unwrap();
+        if page.events().is_empty() {
+            assert_eq!(page.next_backward_token(), Some(token.as_str()));
+            break;
+        }
+        let mut batch: Vec<_> = page.events().iter().map(|e| e.message().unwrap().to_owned()).collect();
+        batch.extend(older);
+        older = batch;
+        token = page.next_backward_token().unwrap().to_owned();
+    }
+    older.extend(msgs);
+    assert_eq!(older, (0..250).map(|i| format!("event {i:03}")).collect::<Vec<_>>());
+
+    // Forward from the head with the SDK's paginator, which stops on the repeated token.
+    let mut forward = Vec::new();
+    let mut p = get().start_from_head(true).into_paginator().send();
+    while let Some(page) = p.next().await {
+        forward.extend(page.unwrap().events().iter().map(|e| e.message().unwrap().to_owned()));
+    }
+    assert_eq!(forward.len(), 250);
+    assert_eq!(forward[0], "event 000");
+
+    // startTime inclusive, endTime exclusive; ingestion time present.
+    let window = get().start_from_head(true).start_time(t0 + 10).end_time(t0 + 20).send().await.unwrap();
+    let w: Vec<_> = window.events().iter().map(|e| e.timestamp().unwrap() - t0).collect();
+    assert_eq!(w, (10..20).collect::<Vec<_>>());
+    assert!(window.events()[0].ingestion_time().unwrap() >= t0);
+
+    let bad = get().next_token("f/garbage").send().await;
+    assert_eq!(err(bad), ("InvalidParameterException".into(), "The specified nextToken is invalid.".into()));
+}
+
+#[tokio::test]
+async fn pages_are_capped_at_one_megabyte() {
+    let (c, _) = logs_client();
+    setup(&c).await;
+    let now = now_ms();
+    for batch in 0..3 {
+        let events: Vec<_> =
+            (0..4).map(|i| ev(now - 100 + batch * 10 + i, format!("{batch}{i}{}", "z".repeat(200_000)))).collect();
+        c.put_log_events().log_group_name("g").log_stream_name("s").set_log_events(Some(events)).send().await.unwrap();
+    }
+    let first = c.get_log_events().log_group_name("g").log_stream_name("s").start_from_head(true).send().await.unwrap();
+    let bytes: usize = first.events().iter().map(|e| e.message().unwrap().len() + 26).sum();
+    assert!(bytes <= 1_048_576, "{bytes}");
+    assert_eq!(first.events().len(), 5, "five 200 KB events fit in 1 MB, six do not");
+    let rest = c
+        .get_log_events()
+        .log_group_name("g")
+        .log_stream_name("s")
+        .next_token(first.next_forward_token().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rest.events().len(), 5);
+}
+
+#[tokio::test]
+async fn stream_metadata_and_concurrent_writers() {
+    let (c, _) = logs_client();
+    setup(&c).await;
+    let base = now_ms() - HOUR;
+    let mut set = tokio::task::JoinSet::new();
+    for w in 0..8i64 {
+        let c = c.clone();
+        set.spawn(async move {
+            for b in 0..5i64 {
+                let events: Vec<_> = (0..20i64).map(|i| ev(base + b * 100 + i, format!("w{w}-b{b}-e{i}"))).collect();
+                c.put_log_events()
+                    .log_group_name("g")
+                    .log_stream_name("s")
+                    .set_log_events(Some(events))
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        });
+    }
+    set.join_all().await;
+    let mut seen = Vec::new();
+    let mut p = c
+        .get_log_events()
+        .log_group_name("g")
+        .log_stream_name("s")
+        .start_from_head(true)
+        .limit(37)
+        .into_paginator()
+        .send();
+    while let Some(page) = p.next().await {
+        seen.extend(page.unwrap().events().iter().map(|e| (e.timestamp().unwrap(), e.message().unwrap().to_owned())));
+    }
+    assert_eq!(seen.len(), 800, "every event exactly once");
+    let mut unique = seen.iter().map(|(_, m)| m.clone()).collect::<Vec<_>>();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 800);
+    assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "in time order across writers");
+
+    let s = c.describe_log_streams().log_group_name("g").send().await.unwrap();
+    let s = &s.log_streams()[0];
+    assert_eq!(s.first_event_timestamp(), Some(base));
+    assert_eq!(s.last_event_timestamp(), Some(base + 4 * 100 + 19));
+    assert!(s.last_ingestion_time().unwrap() >= base);
+    assert!(s.upload_sequence_token().is_some());
+
+    // Ordered by last event time.
+    c.create_log_stream().log_group_name("g").log_stream_name("a-quiet").send().await.unwrap();
+    let by_time = c
+        .describe_log_streams()
+        .log_group_name("g")
+        .order_by(logbook_tests::logs::types::OrderBy::LastEventTime)
+        .descending(true)
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<_> = by_time.log_streams().iter().map(|s| s.log_stream_name().unwrap()).collect();
+    assert_eq!(names, ["s", "a-quiet"]);
+}
+
+#[tokio::test]
+async fn retention_hides_and_deletes_start_empty() {
+    let (c, _) = logs_client();
+    setup(&c).await;
+    let now = now_ms();
+    for (ts, m) in [(now - 3 * DAY, "three days"), (now - 2 * DAY, "two days"), (now - HOUR, "recent")] {
+        c.put_log_events().log_group_name("g").log_stream_name("s").log_events(ev(ts, m)).send().await.unwrap();
+    }
+    let messages = || async {
+        let r = c.get_log_events().log_group_name("g").log_stream_name("s").start_from_head(true).send().await.unwrap();
+        r.events().iter().map(|e| e.message().unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    assert_eq!(messages().await, ["three days", "two days", "recent"]);
+    c.put_retention_policy().log_group_name("g").retention_in_days(1).send().await.unwrap();
+    assert_eq!(messages().await, ["recent"], "hidden at once, before any deletion");
+    c.delete_retention_policy().log_group_name("g").send().await.unwrap();
+    assert_eq!(messages().await, ["three days", "two days", "recent"], "nothing was lost");
+
+    c.delete_log_stream().log_group_name("g").log_stream_name("s").send().await.unwrap();
+    c.create_log_stream().log_group_name("g").log_stream_name("s").send().await.unwrap();
+    assert!(messages().await.is_empty(), "a re-created stream starts empty");
+}
