@@ -262,3 +262,99 @@ async fn retention_hides_and_deletes_start_empty() {
     c.create_log_stream().log_group_name("g").log_stream_name("s").send().await.unwrap();
     assert!(messages().await.is_empty(), "a re-created stream starts empty");
 }
+
+async fn filter_all(
+    c: &logbook_tests::logs::Client,
+    f: impl Fn(
+        logbook_tests::logs::operation::filter_log_events::builders::FilterLogEventsFluentBuilder,
+    ) -> logbook_tests::logs::operation::filter_log_events::builders::FilterLogEventsFluentBuilder,
+) -> (Vec<(String, i64, String, String)>, usize) {
+    let mut out = Vec::new();
+    let mut pages = 0;
+    let mut p = f(c.filter_log_events().log_group_name("g")).into_paginator().send();
+    while let Some(page) = p.next().await {
+        pages += 1;
+        for e in page.unwrap().events() {
+            out.push((
+                e.log_stream_name().unwrap().to_owned(),
+                e.timestamp().unwrap(),
+                e.message().unwrap().to_owned(),
+                e.event_id().unwrap().to_owned(),
+            ));
+        }
+    }
+    (out, pages)
+}
+
+#[tokio::test]
+async fn filter_across_streams_in_time_order() {
+    let (c, _) = logs_client();
+    c.create_log_group().log_group_name("g").send().await.unwrap();
+    let t0 = now_ms() - HOUR;
+    for (k, s) in ["web-1", "web-2", "worker"].iter().enumerate() {
+        c.create_log_stream().log_group_name("g").log_stream_name(*s).send().await.unwrap();
+        let events: Vec<_> = (0..30i64)
+            .map(|i| {
+                let level = if i % 3 == 0 { "ERROR" } else { "INFO" };
+                ev(t0 + i * 10 + k as i64, format!(r#"{{"level":"{level}","n":{i},"s":"{s}"}}"#))
+            })
+            .collect();
+        c.put_log_events().log_group_name("g").log_stream_name(*s).set_log_events(Some(events)).send().await.unwrap();
+    }
+    let (all, _) = filter_all(&c, |b| b).await;
+    assert_eq!(all.len(), 90);
+    assert!(all.windows(2).all(|w| w[0].1 <= w[1].1), "time order across streams");
+
+    let (errors, pages) = filter_all(&c, |b| b.filter_pattern(r#"{ $.level = "ERROR" }"#).limit(7)).await;
+    assert_eq!(errors.len(), 30);
+    assert!(pages >= 5, "pages of 7: {pages}");
+    assert!(errors.iter().all(|e| e.2.contains("ERROR")));
+    let mut ids: Vec<_> = errors.iter().map(|e| e.3.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 30, "event ids are unique");
+    let (again, _) = filter_all(&c, |b| b.filter_pattern(r#"{ $.level = "ERROR" }"#)).await;
+    assert_eq!(
+        again.iter().map(|e| &e.3).collect::<Vec<_>>(),
+        errors.iter().map(|e| &e.3).collect::<Vec<_>>(),
+        "stable ids"
+    );
+
+    let (named, _) =
+        filter_all(&c, |b| b.log_stream_names("worker").log_stream_names("web-2").filter_pattern("ERROR")).await;
+    assert_eq!(named.len(), 20);
+    assert!(named.iter().all(|e| e.0 != "web-1"));
+    let (prefixed, _) = filter_all(&c, |b| b.log_stream_name_prefix("web").filter_pattern("ERROR")).await;
+    assert!(prefixed.iter().all(|e| e.0.starts_with("web")) && prefixed.len() == 20);
+    let (window, _) = filter_all(&c, |b| b.start_time(t0 + 100).end_time(t0 + 110)).await;
+    let mut got: Vec<_> = window.iter().map(|e| e.1 - t0).collect();
+    got.sort();
+    assert_eq!(got, [100, 101, 102, 110], "startTime and endTime inclusive");
+
+    let both =
+        c.filter_log_events().log_group_name("g").log_stream_names("web-1").log_stream_name_prefix("w").send().await;
+    assert_eq!(err(both).0, "InvalidParameterException");
+    let bad = c.filter_log_events().log_group_name("g").filter_pattern("{ $.level = ").send().await;
+    assert_eq!(err(bad).0, "InvalidParameterException");
+    let forged = c.filter_log_events().log_group_name("g").next_token("nope").send().await;
+    assert_eq!(err(forged).1, "The specified nextToken is invalid.");
+    let missing = c.filter_log_events().log_group_name("nope").send().await;
+    assert_eq!(err(missing).0, "ResourceNotFoundException");
+}
+
+#[tokio::test]
+async fn filter_scans_are_bounded_and_resumable() {
+    let (c, _) = logs_client();
+    setup(&c).await;
+    let t0 = now_ms() - HOUR;
+    for b in 0..3i64 {
+        let events: Vec<_> = (0..10_000i64).map(|i| ev(t0 + b * 10_000 + i, format!("e{}", b * 10_000 + i))).collect();
+        c.put_log_events().log_group_name("g").log_stream_name("s").set_log_events(Some(events)).send().await.unwrap();
+    }
+    let first = c.filter_log_events().log_group_name("g").filter_pattern("e29999").send().await.unwrap();
+    assert!(first.events().is_empty(), "the needle lies beyond one call's scan");
+    assert!(first.next_token().is_some());
+    let (found, pages) = filter_all(&c, |b| b.filter_pattern("e29999")).await;
+    assert_eq!(found.iter().map(|e| e.2.as_str()).collect::<Vec<_>>(), ["e29999"]);
+    assert!(pages >= 2);
+}

@@ -1,7 +1,7 @@
 //! The log-events action group: PutLogEvents and GetLogEvents over packed event chunks.
 
 use logbook_model::TokenCodec;
-use logbook_model::events::{GetLogEventsRequest, MAX_BATCH_BYTES, PutLogEventsRequest};
+use logbook_model::events::{FilterLogEventsRequest, GetLogEventsRequest, MAX_BATCH_BYTES, PutLogEventsRequest};
 use logbook_model::logs::{LogGroup, LogStream, STREAM_MISSING};
 use logbook_protocol::{Action, ApiError, Call, Dispatch, Group, Identity};
 use logbook_storage::events::{Direction, Pos};
@@ -14,6 +14,33 @@ pub struct LogEvents {
 }
 
 const DAY: i64 = 86_400_000;
+/// Events one FilterLogEvents call may scan before it answers with what it found and a token,
+/// as AWS does, so one call never scans without bound.
+pub const FILTER_SCAN_BUDGET: usize = 100_000;
+/// Streams one FilterLogEvents call searches (a group with more is searched in this many).
+pub const FILTER_MAX_STREAMS: usize = 1_000;
+
+/// A FilterLogEvents position: events are ordered by (timestamp, stream id, chunk, index).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+struct FilterPos {
+    ts: i64,
+    stream: String,
+    chunk: String,
+    idx: u32,
+}
+
+impl FilterPos {
+    /// Where to start reading `stream` so that only events after `self` come back.
+    fn for_stream(&self, stream: &str) -> Pos {
+        match stream.cmp(self.stream.as_str()) {
+            // Same timestamp sorts before us: only later timestamps remain.
+            std::cmp::Ordering::Less => Pos { ts: self.ts, chunk: "~".into(), idx: u32::MAX },
+            std::cmp::Ordering::Equal => Pos { ts: self.ts, chunk: self.chunk.clone(), idx: self.idx },
+            // Same timestamp sorts after us: all of it remains.
+            std::cmp::Ordering::Greater => Pos { ts: self.ts, chunk: String::new(), idx: 0 },
+        }
+    }
+}
 
 impl LogEvents {
     async fn group_and_stream(
@@ -109,7 +136,110 @@ impl Dispatch for LogEvents {
                     .collect();
                 Ok(json!({ "events": events, "nextForwardToken": forward, "nextBackwardToken": backward }))
             }
+            Action::FilterLogEvents => self.filter(call).await,
             other => Err(logbook_protocol::pipeline::unknown_operation(other.name())),
         }
     }
 }
+
+impl LogEvents {
+    async fn filter(&self, call: &Call) -> Result<Value, ApiError> {
+        let id = &call.identity;
+        let cmd = call.decode::<FilterLogEventsRequest>()?.validate()?;
+        let group = self.store.require_group(id, &cmd.group).await?;
+        let now = now_millis();
+        let scope = format!("FilterLogEvents|{}|{}|{}|{}", id.account_id, id.region, group.id, cmd.fingerprint);
+        let after: Option<FilterPos> = cmd.next_token.as_deref().map(|t| self.tokens.open(&scope, t)).transpose()?;
+
+        let mut streams = match &cmd.streams {
+            Some(names) => {
+                let mut found = Vec::new();
+                for n in names {
+                    if let Some(s) = self.store.get_stream(id, &group, n).await? {
+                        found.push(s);
+                    }
+                }
+                found
+            }
+            None => self.store.all_streams(id, &group, cmd.prefix.as_deref(), FILTER_MAX_STREAMS).await?,
+        };
+        streams.sort_by(|a, b| a.id.cmp(&b.id));
+        streams.dedup_by(|a, b| a.id == b.id);
+
+        let floor = group.retention_in_days.map_or(0, |d| now - d * DAY);
+        let lo = cmd.start.unwrap_or(0).max(floor);
+        let hi = cmd.end.map_or(i64::MAX, |e| e.saturating_add(1));
+        let per_stream = (FILTER_SCAN_BUDGET / streams.len().max(1)).clamp(100, MAX_SCAN_PER_STREAM);
+
+        // Read each stream after the token's position; a stream that hit its share of the scan
+        // budget bounds how far the merged result is complete.
+        let starts: Vec<Pos> =
+            streams.iter().map(|s| after.as_ref().map_or_else(Pos::start, |a| a.for_stream(&s.id))).collect();
+        let reads = streams.iter().zip(&starts).map(|(s, from)| {
+            self.store.read_events(id, s, lo, hi, from, Direction::Forward, per_stream, usize::MAX, now)
+        });
+        let results = futures::future::join_all(reads).await;
+        let mut bound: Option<FilterPos> = None;
+        let mut found: Vec<(FilterPos, &LogStream, String, i64)> = Vec::new();
+        let mut searched = Vec::new();
+        for (stream, result) in streams.iter().zip(results) {
+            let events = result?;
+            let capped = events.len() >= per_stream;
+            if capped && let Some(last) = events.last() {
+                let key = FilterPos {
+                    ts: last.pos.ts,
+                    stream: stream.id.clone(),
+                    chunk: last.pos.chunk.clone(),
+                    idx: last.pos.idx,
+                };
+                bound = Some(bound.map_or(key.clone(), |b| b.min(key)));
+            }
+            searched.push(json!({ "logStreamName": stream.name, "searchedCompletely": !capped }));
+            for e in events {
+                if cmd.pattern.matches(&e.message) {
+                    let key = FilterPos { ts: e.pos.ts, stream: stream.id.clone(), chunk: e.pos.chunk, idx: e.pos.idx };
+                    found.push((key, stream, e.message, e.ingestion_time));
+                }
+            }
+        }
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        if let Some(b) = &bound {
+            found.retain(|(k, ..)| k <= b);
+        }
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        let mut last: Option<FilterPos> = None;
+        let mut truncated = false;
+        for (key, stream, message, ingestion) in found {
+            let size = message.len() + 26;
+            if out.len() >= cmd.limit || bytes + size > MAX_BATCH_BYTES {
+                truncated = true;
+                break;
+            }
+            bytes += size;
+            out.push(json!({
+                "logStreamName": stream.name,
+                "timestamp": key.ts,
+                "message": message,
+                "ingestionTime": ingestion,
+                "eventId": format!("{}{:013}{}{:06}", stream.id, key.ts, key.chunk, key.idx),
+            }));
+            last = Some(key);
+        }
+        // More remains when the page filled up, or when a stream's scan share ran out.
+        let next = match (truncated, last, bound) {
+            (true, Some(l), _) => Some(l),
+            (false, Some(l), Some(b)) => Some(l.max(b)),
+            (false, None, Some(b)) => Some(b),
+            (_, _, None) | (true, None, _) => None,
+        };
+        let mut body = json!({ "events": out, "searchedLogStreams": searched });
+        if let Some(n) = next {
+            body["nextToken"] = json!(self.tokens.seal(&scope, &n));
+        }
+        Ok(body)
+    }
+}
+
+/// Raw events one stream may contribute to one FilterLogEvents call.
+const MAX_SCAN_PER_STREAM: usize = 20_000;

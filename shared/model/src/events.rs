@@ -213,6 +213,88 @@ impl GetLogEventsRequest {
     }
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FilterLogEventsRequest {
+    pub log_group_name: Option<String>,
+    pub log_stream_names: Option<Vec<String>>,
+    pub log_stream_name_prefix: Option<String>,
+    pub start_time: Option<i64>,
+    pub end_time: Option<i64>,
+    pub filter_pattern: Option<String>,
+    pub next_token: Option<String>,
+    pub limit: Option<i64>,
+    /// Accepted and ignored: results are always interleaved by time, as AWS now does.
+    pub interleaved: Option<bool>,
+}
+
+pub struct FilterLogEvents {
+    pub group: String,
+    pub streams: Option<Vec<String>>,
+    pub prefix: Option<String>,
+    /// Inclusive.
+    pub start: Option<i64>,
+    /// Inclusive.
+    pub end: Option<i64>,
+    pub pattern: logbook_filter::FilterPattern,
+    pub next_token: Option<String>,
+    pub limit: usize,
+    /// What a token is bound to: the query's parameters.
+    pub fingerprint: String,
+}
+
+impl FilterLogEventsRequest {
+    pub fn validate(self) -> Result<FilterLogEvents, ApiError> {
+        let mut v = Violations::new();
+        let group = v.required("logGroupName", self.log_group_name.as_deref());
+        v.group_name("logGroupName", group);
+        if let Some(names) = &self.log_stream_names {
+            if names.is_empty() || names.len() > 100 {
+                v.push(
+                    "logStreamNames",
+                    Some(&format!("{} names", names.len())),
+                    if names.is_empty() {
+                        "Member must have length greater than or equal to 1"
+                    } else {
+                        "Member must have length less than or equal to 100"
+                    },
+                );
+            }
+            for n in names {
+                v.stream_name("logStreamNames", Some(n));
+            }
+        }
+        v.stream_name("logStreamNamePrefix", self.log_stream_name_prefix.as_deref());
+        v.range("startTime", self.start_time, 0, i64::MAX);
+        v.range("endTime", self.end_time, 0, i64::MAX);
+        v.length("filterPattern", self.filter_pattern.as_deref(), 0, logbook_filter::MAX_PATTERN_CHARS);
+        v.length("nextToken", self.next_token.as_deref(), 1, usize::MAX);
+        v.range("limit", self.limit, 1, MAX_BATCH_EVENTS as i64);
+        v.finish()?;
+        if self.log_stream_names.is_some() && self.log_stream_name_prefix.is_some() {
+            return Err(ApiError::invalid_parameter(
+                "logStreamNames and logStreamNamePrefix are mutually exclusive; specify at most one.",
+            ));
+        }
+        let pattern = crate::metric::parse_pattern(self.filter_pattern.as_deref().unwrap_or(""))?;
+        let fingerprint = format!(
+            "{:?}|{:?}|{:?}|{:?}|{:?}",
+            self.log_stream_names, self.log_stream_name_prefix, self.start_time, self.end_time, self.filter_pattern
+        );
+        Ok(FilterLogEvents {
+            group: self.log_group_name.unwrap_or_default(),
+            streams: self.log_stream_names,
+            prefix: self.log_stream_name_prefix,
+            start: self.start_time,
+            end: self.end_time,
+            pattern,
+            next_token: self.next_token,
+            limit: self.limit.unwrap_or(MAX_BATCH_EVENTS as i64) as usize,
+            fingerprint,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -108,7 +108,7 @@ catalogue! {
     Logs DescribeResourcePolicies => None;
     Logs DescribeSubscriptionFilters => None;
     Logs DisassociateKmsKey => Some(LogGroups);
-    Logs FilterLogEvents => None;
+    Logs FilterLogEvents => Some(LogEvents);
     Logs GetLogEvents => Some(LogEvents);
     Logs ListTagsLogGroup => Some(LogGroups);
     Logs PutDestination => None;

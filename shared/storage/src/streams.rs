@@ -7,7 +7,7 @@ use logbook_model::logs::{DescribeLogStreams, LogGroup, LogStream, STREAM_EXISTS
 use logbook_protocol::{ApiError, ErrorCode, Identity};
 
 use crate::keys::{self, GSI1, GSI1_PK, GSI1_SK};
-use crate::{Store, internal, s, to_item};
+use crate::{Store, from_item, internal, s, to_item};
 
 /// Where a page of streams starts: after this stream, in the listing's order.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -108,5 +108,43 @@ impl Store {
         }
         let out = q.send().await.map_err(internal)?;
         crate::page(out.items, limit)
+    }
+
+    /// Every stream of the group (by name, optionally with a prefix), at most `max`.
+    pub async fn all_streams(
+        &self,
+        id: &Identity,
+        group: &LogGroup,
+        prefix: Option<&str>,
+        max: usize,
+    ) -> Result<Vec<LogStream>, ApiError> {
+        let mut out: Vec<LogStream> = Vec::new();
+        let mut start = None;
+        loop {
+            let mut q = self
+                .client()
+                .query()
+                .table_name(self.table())
+                .expression_attribute_values(":pk", s(keys::streams(id, &group.id)))
+                .consistent_read(true)
+                .set_exclusive_start_key(start);
+            q = match prefix {
+                Some(p) => q
+                    .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                    .expression_attribute_values(":prefix", s(p)),
+                None => q.key_condition_expression("pk = :pk"),
+            };
+            let page = q.send().await.map_err(internal)?;
+            for item in page.items.unwrap_or_default() {
+                out.push(from_item(item)?);
+                if out.len() >= max {
+                    return Ok(out);
+                }
+            }
+            match page.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => return Ok(out),
+            }
+        }
     }
 }
