@@ -23,11 +23,34 @@ pub type Item = HashMap<String, AttributeValue>;
 pub struct Store {
     client: Client,
     table: String,
+    meter: Option<std::sync::Arc<Meter>>,
+}
+
+/// Capacity units DynamoDB reports as consumed by the event paths (PutLogEvents, reads), for
+/// benchmarks that turn them into dollars. Off unless a store is built `with_meter`.
+#[derive(Debug, Default)]
+pub struct Meter {
+    /// Thousandths of a unit, so fractional read units add up exactly.
+    write_milli: std::sync::atomic::AtomicU64,
+    read_milli: std::sync::atomic::AtomicU64,
+}
+
+impl Meter {
+    pub fn write_units(&self) -> f64 {
+        self.write_milli.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1000.0
+    }
+    pub fn read_units(&self) -> f64 {
+        self.read_milli.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1000.0
+    }
+    pub fn reset(&self) {
+        self.write_milli.store(0, std::sync::atomic::Ordering::Relaxed);
+        self.read_milli.store(0, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Store { client, table: table.into() }
+        Store { client, table: table.into(), meter: None }
     }
 
     /// The SDK's usual configuration chain (`AWS_ENDPOINT_URL_DYNAMODB` points it at a local
@@ -36,6 +59,24 @@ impl Store {
         let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let table = std::env::var("LOGBOOK_TABLE").unwrap_or_else(|_| "logbook".to_owned());
         Store::new(Client::new(&config), table)
+    }
+
+    /// A store that asks DynamoDB for consumed capacity on the event paths and adds it up.
+    pub fn with_meter(mut self, meter: std::sync::Arc<Meter>) -> Self {
+        self.meter = Some(meter);
+        self
+    }
+
+    pub(crate) fn wants_capacity(&self) -> Option<aws_sdk_dynamodb::types::ReturnConsumedCapacity> {
+        self.meter.as_ref().map(|_| aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total)
+    }
+
+    pub(crate) fn count(&self, write: bool, c: Option<&aws_sdk_dynamodb::types::ConsumedCapacity>) {
+        if let (Some(m), Some(units)) = (&self.meter, c.and_then(|c| c.capacity_units())) {
+            let milli = (units * 1000.0).round() as u64;
+            let target = if write { &m.write_milli } else { &m.read_milli };
+            target.fetch_add(milli, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     pub fn client(&self) -> &Client {

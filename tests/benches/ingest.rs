@@ -1,0 +1,193 @@
+//! Log events: what one PutLogEvents costs on the server (time and DynamoDB write units, hence
+//! dollars per GB), and whether FilterLogEvents over a one-hour window grows with the history
+//! stored around it. In-process through the real pipeline, against DynamoDB Local.
+//!
+//! LOGBOOK_TEST_DYNAMODB=http://127.0.0.1:8765 cargo bench -p logbook-tests --bench ingest
+//! (INGEST_BENCH_N PutLogEvents calls; FILTER_BENCH_SIZES=100000,1000000 events stored)
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lambda_http::{Body, Request};
+use logbook_model::TokenCodec;
+use logbook_protocol::IdentityConfig;
+use logbook_protocol::pipeline::{AuditSink, Dispatch, NoAudit, handle};
+use logbook_storage::Meter;
+use logbook_storage::audit::AuditLog;
+use logbook_tests::{new_account, store};
+
+const WRU_DOLLARS: f64 = 0.625 / 1e6;
+const RRU_DOLLARS: f64 = 0.125 / 1e6;
+const GB: f64 = 1024.0 * 1024.0 * 1024.0;
+
+fn request(account: &str, target: &str, body: String) -> Request {
+    http::Request::builder()
+        .method("POST")
+        .uri("/")
+        .header("x-amz-target", target)
+        .header(
+            "authorization",
+            format!("AWS4-HMAC-SHA256 Credential={account}/20261120/us-east-1/logs/aws4_request, SignedHeaders=host, Signature=0"),
+        )
+        .body(Body::Text(body))
+        .unwrap()
+}
+
+async fn call<D: Dispatch, A: AuditSink>(group: &D, audit: &A, req: Request) -> (Duration, serde_json::Value) {
+    let t = Instant::now();
+    let resp = handle(group, &IdentityConfig::default(), audit, req).await;
+    let d = t.elapsed();
+    let v = serde_json::from_slice(resp.body().as_ref()).unwrap_or_default();
+    assert!(resp.status().is_success(), "{v}");
+    (d, v)
+}
+
+/// A realistic access-log line of `len` bytes; varied enough that compression is not flattered.
+fn line(i: u64, len: usize) -> String {
+    let x = i.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+    let status = [200, 200, 200, 201, 204, 301, 404, 500][(x >> 13) as usize % 8];
+    let mut s = format!(
+        "2026-11-20T12:{:02}:{:02}.{:03}Z INFO [req-{:016x}] {} /api/v1/items/{} status={status} latency_ms={} user=u{} bytes={} host=web-{}",
+        (x >> 7) % 60,
+        (x >> 11) % 60,
+        x % 1000,
+        x,
+        ["GET", "POST", "PUT", "DELETE"][(x >> 17) as usize % 4],
+        (x >> 19) % 100_000,
+        (x >> 23) % 2_000,
+        (x >> 29) % 50_000,
+        (x >> 31) % 100_000,
+        (x >> 37) % 32
+    );
+    while s.len() < len {
+        s.push_str(" agent=Mozilla/5.0");
+    }
+    s.truncate(len);
+    s
+}
+
+fn batch(start_ts: i64, first: u64, n: usize, step_ms: i64, len: usize) -> (String, usize) {
+    let events: Vec<serde_json::Value> = (0..n)
+        .map(|i| serde_json::json!({ "timestamp": start_ts + i as i64 * step_ms, "message": line(first + i as u64, len) }))
+        .collect();
+    let raw = events.iter().map(|e| e["message"].as_str().unwrap().len()).sum();
+    (serde_json::json!({ "logGroupName": "g", "logStreamName": "s", "logEvents": events }).to_string(), raw)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn summary(mut v: Vec<Duration>) -> String {
+    v.sort();
+    let mean = v.iter().map(|d| ms(*d)).sum::<f64>() / v.len() as f64;
+    format!(
+        "mean {mean:.1} ms, p50 {:.1} ms, p95 {:.1} ms (n={})",
+        ms(v[v.len() / 2]),
+        ms(v[v.len() * 95 / 100]),
+        v.len()
+    )
+}
+
+async fn setup(
+    events: &log_events::LogEvents,
+    groups: &log_groups::LogGroups,
+    streams: &log_streams::LogStreams,
+) -> String {
+    let _ = events;
+    let account = new_account();
+    call(groups, &NoAudit, request(&account, "Logs_20140328.CreateLogGroup", r#"{"logGroupName":"g"}"#.into())).await;
+    call(
+        streams,
+        &NoAudit,
+        request(&account, "Logs_20140328.CreateLogStream", r#"{"logGroupName":"g","logStreamName":"s"}"#.into()),
+    )
+    .await;
+    account
+}
+
+#[tokio::main]
+async fn main() {
+    let n: usize = std::env::var("INGEST_BENCH_N").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
+    let sizes: Vec<usize> = std::env::var("FILTER_BENCH_SIZES")
+        .unwrap_or_else(|_| "100000,1000000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let meter = Arc::new(Meter::default());
+    let tokens = TokenCodec::new(b"bench");
+    let events = log_events::LogEvents { store: store().with_meter(meter.clone()), tokens: tokens.clone() };
+    let groups = log_groups::LogGroups { store: store(), tokens: tokens.clone() };
+    let streams = log_streams::LogStreams { store: store(), tokens };
+    let audit = AuditLog::new(store());
+    let now = logbook_storage::now_millis();
+
+    // 10,000 events of 200 bytes would be 2.26 MB, over PutLogEvents' 1 MB batch limit: measure the
+    // largest batches AWS accepts of each kind instead.
+    println!("## One full PutLogEvents (server side, in-process, DynamoDB Local)\n");
+    let account = setup(&events, &groups, &streams).await;
+    for (count, len) in [(4_600usize, 200usize), (10_000, 78)] {
+        let (mut plain, mut audited) = (Vec::new(), Vec::new());
+        let mut raw_bytes = 0usize;
+        meter.reset();
+        for i in 0..n {
+            let seed = (i * 2 * count) as u64;
+            let (body, raw) = batch(now - 3_600_000 + i as i64 * 20_000, seed, count, 1, len);
+            let (d, _) = call(&events, &NoAudit, request(&account, "Logs_20140328.PutLogEvents", body)).await;
+            plain.push(d);
+            raw_bytes += raw;
+            let (body, raw) = batch(now - 3_000_000 + i as i64 * 20_000, seed + count as u64, count, 1, len);
+            let (d, _) = call(&events, &audit, request(&account, "Logs_20140328.PutLogEvents", body)).await;
+            audited.push(d);
+            raw_bytes += raw;
+        }
+        let wru = meter.write_units();
+        let per_gb = wru / raw_bytes as f64 * GB;
+        println!("### {count} × {len}-byte events ({:.2} MB counted)\n", (count * (len + 26)) as f64 / 1e6);
+        println!("- without audit: {}", summary(plain));
+        println!("- with audit:    {}", summary(audited));
+        println!(
+            "- DynamoDB consumed {wru:.0} WRU for {:.1} MB of messages: {per_gb:.0} WRU per GB ingested = ${:.3} per GB (on-demand, events; CloudWatch: $0.50)\n",
+            raw_bytes as f64 / 1e6,
+            per_gb * WRU_DOLLARS
+        );
+    }
+
+    println!("## FilterLogEvents over one hour (4,000 events in the window), by history stored around it\n");
+    println!("| events stored | pattern | n | latency | RRU per call |\n|---|---|---|---|---|");
+    for size in sizes {
+        let account = setup(&events, &groups, &streams).await;
+        // The window: the hour that ended an hour ago.
+        let window_start = now - 2 * 3_600_000;
+        let (body, _) = batch(window_start, 0, 4_000, 900, 200);
+        call(&events, &NoAudit, request(&account, "Logs_20140328.PutLogEvents", body)).await;
+        // The rest of the history: older batches of 4,000, about an hour each, 1 to 13 days back.
+        let t = Instant::now();
+        let older = size.saturating_sub(4_000) / 4_000;
+        for b in 0..older {
+            let start = now - 13 * 86_400_000 + b as i64 * (12 * 86_400_000 / older.max(1) as i64);
+            let (body, _) = batch(start, 1_000_000 + b as u64 * 4_000, 4_000, 1_000, 200);
+            call(&events, &NoAudit, request(&account, "Logs_20140328.PutLogEvents", body)).await;
+        }
+        eprintln!("stored {size} events in {:.1?}", t.elapsed());
+        for (name, pattern) in [("everything", ""), ("term", "status=500"), ("two terms", "?DELETE ?PUT")] {
+            let body = serde_json::json!({
+                "logGroupName": "g",
+                "startTime": window_start,
+                "endTime": window_start + 3_600_000 - 1,
+                "filterPattern": pattern,
+            })
+            .to_string();
+            let mut v = Vec::new();
+            meter.reset();
+            for _ in 0..10 {
+                let (d, out) =
+                    call(&events, &NoAudit, request(&account, "Logs_20140328.FilterLogEvents", body.clone())).await;
+                assert!(out["events"].as_array().is_some_and(|e| !e.is_empty()));
+                v.push(d);
+            }
+            let rru = meter.read_units() / 10.0;
+            println!("| {size} | {name} | 10 | {} | {rru:.0} (${:.6}) |", summary(v), rru * RRU_DOLLARS);
+        }
+    }
+}
