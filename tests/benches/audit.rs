@@ -11,26 +11,13 @@
 
 use std::time::{Duration, Instant};
 
-use lambda_http::{Body, Request};
+use lambda_http::Request;
 use logbook_audit::AuditRecord;
 use logbook_model::TokenCodec;
 use logbook_protocol::pipeline::{AuditSink, Dispatch, NoAudit, handle};
 use logbook_protocol::{Identity, IdentityConfig};
 use logbook_storage::audit::AuditLog;
-use logbook_tests::{new_account, store};
-
-fn request(account: &str, target: &str, body: String) -> Request {
-    http::Request::builder()
-        .method("POST")
-        .uri("/")
-        .header("x-amz-target", target)
-        .header(
-            "authorization",
-            format!("AWS4-HMAC-SHA256 Credential={account}/20261120/us-east-1/logs/aws4_request, SignedHeaders=host, Signature=0"),
-        )
-        .body(Body::Text(body))
-        .unwrap()
-}
+use logbook_tests::{lambda_request as request, new_account, store};
 
 async fn timed<D: Dispatch, A: AuditSink>(group: &D, audit: &A, req: Request) -> Duration {
     let ids = IdentityConfig::default();

@@ -8,30 +8,17 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lambda_http::{Body, Request};
+use lambda_http::Request;
 use logbook_model::TokenCodec;
 use logbook_protocol::IdentityConfig;
 use logbook_protocol::pipeline::{AuditSink, Dispatch, NoAudit, handle};
 use logbook_storage::Meter;
 use logbook_storage::audit::AuditLog;
-use logbook_tests::{new_account, store};
+use logbook_tests::{lambda_request as request, new_account, store};
 
 const WRU_DOLLARS: f64 = 0.625 / 1e6;
 const RRU_DOLLARS: f64 = 0.125 / 1e6;
 const GB: f64 = 1024.0 * 1024.0 * 1024.0;
-
-fn request(account: &str, target: &str, body: String) -> Request {
-    http::Request::builder()
-        .method("POST")
-        .uri("/")
-        .header("x-amz-target", target)
-        .header(
-            "authorization",
-            format!("AWS4-HMAC-SHA256 Credential={account}/20261120/us-east-1/logs/aws4_request, SignedHeaders=host, Signature=0"),
-        )
-        .body(Body::Text(body))
-        .unwrap()
-}
 
 async fn call<D: Dispatch, A: AuditSink>(group: &D, audit: &A, req: Request) -> (Duration, serde_json::Value) {
     let t = Instant::now();

@@ -217,3 +217,14 @@ pub fn err<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug, R: std
     let code = e.code().unwrap_or_else(|| panic!("not a service error: {e:?}")).to_owned();
     (code, e.message().unwrap_or("").to_owned())
 }
+
+/// An API Gateway-shaped request as the pipeline receives it, signed (not verified) for `account`.
+pub fn lambda_request(account: &str, target: &str, body: String) -> lambda_http::Request {
+    http::Request::builder()
+        .method("POST")
+        .uri("/")
+        .header("x-amz-target", target)
+        .header("authorization", sigv4(account, "logs"))
+        .body(lambda_http::Body::Text(body))
+        .expect("static parts are valid")
+}
