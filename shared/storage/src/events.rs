@@ -176,9 +176,9 @@ impl Store {
                 item.insert("raw".into(), n(raw as i64));
                 item.insert("ingestion".into(), n(ingestion));
                 item.insert("data".into(), AttributeValue::B(Blob::new(encode_chunk(c)?)));
-                if let Some(days) = group.retention_in_days {
-                    item.insert(EXPIRES_AT.into(), n(last / 1000 + days * 86_400));
-                }
+                // No TTL yet: a TTL fixed at write time would let DynamoDB delete acknowledged
+                // events early once the group's retention is lengthened. Reads hide events past
+                // retention; the background sweep that re-applies retention sets TTLs later.
                 let out = self
                     .client()
                     .put_item()
