@@ -33,10 +33,6 @@ impl AuditLog {
         AuditLog { store, days_written: Mutex::new(HashSet::new()) }
     }
 
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
     /// Every item for one record: the record, its event-id pointer, one pointer per lookup
     /// attribute value, and the day marker when this instance has not written it yet.
     fn items(&self, id: &Identity, r: &AuditRecord) -> Result<Vec<Item>, ApiError> {

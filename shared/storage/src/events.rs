@@ -10,8 +10,6 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use logbook_model::events::Event;
@@ -20,7 +18,7 @@ use logbook_protocol::{ApiError, Identity};
 use serde::{Deserialize, Serialize};
 
 use crate::keys::{self, EXPIRES_AT, GSI1_SK, PK, SK};
-use crate::{Item, Store, internal, n, s};
+use crate::{Item, Store, condition_failed, internal, n, s};
 
 /// Raw (uncompressed) bytes per chunk: a whole 256 KB event fits, and even incompressible data
 /// stays well under DynamoDB's 400 KB item limit.
@@ -247,22 +245,17 @@ impl Store {
         for out in [&a, &b, &c].into_iter().flatten() {
             self.count(true, out.consumed_capacity());
         }
-        if let Err(e) = a {
-            return match e {
-                SdkError::ServiceError(se)
-                    if matches!(se.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
-                {
-                    Err(ApiError::not_found(STREAM_MISSING))
-                }
-                e => Err(internal(e)),
-            };
+        match a {
+            Err(e) if condition_failed(&e) => return Err(ApiError::not_found(STREAM_MISSING)),
+            Err(e) => return Err(internal(e)),
+            Ok(_) => {}
         }
+        // A failed condition here only means the stream's range did not widen.
         for r in [b, c] {
-            match r {
-                Ok(_) => {}
-                Err(SdkError::ServiceError(se))
-                    if matches!(se.err(), UpdateItemError::ConditionalCheckFailedException(_)) => {}
-                Err(e) => return Err(internal(e)),
+            if let Err(e) = r
+                && !condition_failed(&e)
+            {
+                return Err(internal(e));
             }
         }
         Ok(())

@@ -2,15 +2,13 @@
 //! with each create and delete in one transaction, so it stays exact under concurrency and the
 //! 100-per-group limit holds. GSI1 lists the account's filters, GSI2 a metric's.
 
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 use logbook_model::logs::{GROUP_MISSING, LogGroup};
 use logbook_model::metric::{FILTER_MISSING, MAX_FILTERS_PER_GROUP, MetricFilter};
 use logbook_protocol::{ApiError, ErrorCode, Identity};
 
 use crate::keys::{self, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK};
-use crate::{Item, Store, from_item, internal, n, s, to_item};
+use crate::{Item, Store, condition_failed, from_item, internal, n, s, to_item};
 
 /// Where a page of metric filters starts: after this filter.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -88,9 +86,7 @@ impl Store {
         match result {
             Ok(_) => Ok(()),
             // Deleted between our two writes: create it afresh.
-            Err(SdkError::ServiceError(e)) if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) => {
-                Box::pin(self.put_metric_filter(id, group, &f)).await
-            }
+            Err(e) if condition_failed(&e) => Box::pin(self.put_metric_filter(id, group, &f)).await,
             Err(e) => Err(internal(e)),
         }
     }
@@ -111,17 +107,8 @@ impl Store {
             .condition_expression("attribute_exists(pk)")
             .build()
             .map_err(internal)?;
-        let count = Update::builder()
-            .table_name(self.table())
-            .set_key(Some(keys::group(id, &group.name).item()))
-            .update_expression("ADD metricFilterCount :minus")
-            .condition_expression("id = :gid")
-            .expression_attribute_values(":minus", n(-1))
-            .expression_attribute_values(":gid", s(&group.id))
-            .build()
-            .map_err(internal)?;
-        let items =
-            [TransactWriteItem::builder().delete(delete).build(), TransactWriteItem::builder().update(count).build()];
+        let count = self.decrement(keys::group(id, &group.name), "metricFilterCount", Some(&group.id))?;
+        let items = [TransactWriteItem::builder().delete(delete).build(), count];
         self.transact(&items, |i| {
             if i == 0 { ApiError::not_found(FILTER_MISSING) } else { ApiError::not_found(GROUP_MISSING) }
         })

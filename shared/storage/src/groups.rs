@@ -5,13 +5,12 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use logbook_model::logs::{GROUP_EXISTS, GROUP_MISSING, LogGroup, MAX_LOG_GROUPS};
 use logbook_protocol::{ApiError, ErrorCode, Identity};
 
 use crate::keys;
-use crate::{Store, internal, n, s, to_item};
+use crate::{Store, condition_failed, internal, n, s, to_item};
 
 /// Attempts for a transaction that loses a race on the shared counter before we report
 /// `OperationAbortedException` ("multiple requests to update the same resource were in conflict").
@@ -67,16 +66,9 @@ impl Store {
             .expression_attribute_values(":id", s(&group.id))
             .build()
             .map_err(internal)?;
-        let count = Update::builder()
-            .table_name(self.table())
-            .set_key(Some(keys::counters(id).item()))
-            .update_expression("ADD groups :minus")
-            .expression_attribute_values(":minus", n(-1))
-            .build()
-            .map_err(internal)?;
         let items = [
             TransactWriteItem::builder().delete(delete).build(),
-            TransactWriteItem::builder().update(count).build(),
+            self.decrement(keys::counters(id), "groups", None)?,
             self.reclaim_marker(keys::reclaim(id, "group", &group.id))?,
         ];
         self.transact(&items, |_| ApiError::not_found(GROUP_MISSING)).await
@@ -152,11 +144,7 @@ impl Store {
         };
         match u.send().await {
             Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e))
-                if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
-            {
-                Err(ApiError::not_found(GROUP_MISSING))
-            }
+            Err(e) if condition_failed(&e) => Err(ApiError::not_found(GROUP_MISSING)),
             Err(e) => Err(internal(e)),
         }
     }

@@ -5,7 +5,6 @@
 //! stream names almost anything, and as a suffix they cannot collide with another key's shape.
 //! DynamoDB orders string sort keys by UTF-8 bytes, which is the ASCII order AWS lists names in.
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use logbook_protocol::Identity;
 
 use crate::{Item, s};
@@ -164,13 +163,6 @@ pub fn trails(id: &Identity) -> String {
 
 pub fn trail(id: &Identity, home_region: &str, name: &str) -> Key {
     Key { pk: trails(id), sk: format!("{home_region}#{name}") }
-}
-
-pub fn key_attrs(item: &Item) -> Option<(&str, &str)> {
-    match (item.get(PK), item.get(SK)) {
-        (Some(AttributeValue::S(p)), Some(AttributeValue::S(s))) => Some((p, s)),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

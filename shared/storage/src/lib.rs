@@ -132,6 +132,28 @@ impl Store {
         let items = [TransactWriteItem::builder().put(put).build(), TransactWriteItem::builder().update(count).build()];
         self.transact_raw(&items).await
     }
+
+    /// The transaction item that takes one off `counter.attribute` when a counted item goes; with
+    /// `owner`, only while the counter item's `id` is still that (a group re-created meanwhile is
+    /// not miscounted).
+    pub(crate) fn decrement(
+        &self,
+        counter: keys::Key,
+        attribute: &str,
+        owner: Option<&str>,
+    ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, ApiError> {
+        use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+        let mut u = Update::builder()
+            .table_name(self.table())
+            .set_key(Some(counter.item()))
+            .update_expression("ADD #c :minus")
+            .expression_attribute_names("#c", attribute)
+            .expression_attribute_values(":minus", n(-1));
+        if let Some(id) = owner {
+            u = u.condition_expression("id = :owner").expression_attribute_values(":owner", s(id));
+        }
+        Ok(TransactWriteItem::builder().update(u.build().map_err(internal)?).build())
+    }
 }
 
 /// Milliseconds since the epoch, the unit of every AWS Logs timestamp.
@@ -145,6 +167,14 @@ pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
 
 pub(crate) fn n(v: i64) -> AttributeValue {
     AttributeValue::N(v.to_string())
+}
+
+/// Whether a conditional write failed only because its condition did not hold.
+pub(crate) fn condition_failed<E, R>(e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    e.as_service_error().and_then(|s| s.code()) == Some("ConditionalCheckFailedException")
 }
 
 /// A DynamoDB failure we did not expect is our fault: logged, hidden, 5xx.

@@ -1,13 +1,11 @@
 //! Log stream items, under their group's immutable id; GSI1 orders them by last event time.
 
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
 use logbook_model::logs::{DescribeLogStreams, LogGroup, LogStream, STREAM_EXISTS, STREAM_MISSING, StreamOrder};
 use logbook_protocol::{ApiError, ErrorCode, Identity};
 
 use crate::keys::{self, GSI1, GSI1_PK, GSI1_SK};
-use crate::{Store, from_item, internal, s, to_item};
+use crate::{Store, condition_failed, from_item, internal, s, to_item};
 
 /// Where a page of streams starts: after this stream, in the listing's order.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -36,7 +34,7 @@ impl Store {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e)) if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) => {
+            Err(e) if condition_failed(&e) => {
                 Err(ApiError::new(ErrorCode::ResourceAlreadyExistsException, STREAM_EXISTS))
             }
             Err(e) => Err(internal(e)),

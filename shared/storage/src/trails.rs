@@ -1,13 +1,11 @@
 //! Trail items: created and deleted in a transaction with the region's trail counter, so the
 //! five-trail limit holds under concurrency.
 
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
 use logbook_model::cloudtrail::{MAX_TRAILS_PER_REGION, Trail, trail_arn};
 use logbook_protocol::{ApiError, ErrorCode, Identity};
 
-use crate::{Store, from_item, internal, keys, n, s, to_item};
+use crate::{Store, condition_failed, from_item, internal, keys, s, to_item};
 
 pub fn trail_not_found(id: &Identity, region: &str, name: &str) -> ApiError {
     ApiError::new(
@@ -57,9 +55,7 @@ impl Store {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e)) if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) => {
-                Err(trail_not_found(id, &trail.home_region, &trail.name))
-            }
+            Err(e) if condition_failed(&e) => Err(trail_not_found(id, &trail.home_region, &trail.name)),
             Err(e) => Err(internal(e)),
         }
     }
@@ -71,15 +67,8 @@ impl Store {
             .condition_expression("attribute_exists(pk)")
             .build()
             .map_err(internal)?;
-        let count = Update::builder()
-            .table_name(self.table())
-            .set_key(Some(keys::counters(id).item()))
-            .update_expression("ADD trails :minus")
-            .expression_attribute_values(":minus", n(-1))
-            .build()
-            .map_err(internal)?;
         let items =
-            [TransactWriteItem::builder().delete(delete).build(), TransactWriteItem::builder().update(count).build()];
+            [TransactWriteItem::builder().delete(delete).build(), self.decrement(keys::counters(id), "trails", None)?];
         self.transact(&items, |_| trail_not_found(id, &id.region, name)).await
     }
 
