@@ -34,7 +34,9 @@ class Stack:
 
     def start(self):
         env = dict(os.environ, LOGBOOK_PORT=str(PORT), LOGBOOK_DYNAMODB_PORT=str(DDB_PORT),
-                   LOGBOOK_S3_PORT=str(S3_PORT), LOGBOOK_DATA_DIR=self.data)
+                   LOGBOOK_S3_PORT=str(S3_PORT), LOGBOOK_DATA_DIR=self.data,
+                   # The background worker: every 2 s, final passes without waiting.
+                   LOGBOOK_WORKER_INTERVAL="2", LOGBOOK_SETTLE_SECONDS="0")
         self.out = open(os.path.join(self.data, "serve.out"), "a+")
         self.mark = len(Path(self.out.name).read_text())
         # Its own process group, like a shell job: Ctrl-C reaches the whole group.
@@ -70,7 +72,7 @@ def port_open(port):
 def leftovers(data):
     """Processes that mention this stack's ports or data folder."""
     out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    marks = (f"-port {DDB_PORT}", f"--invoke-port {PORT}", f"-p {S3_PORT}", data)
+    marks = (f"-port {DDB_PORT}", f"--invoke-port {PORT}", f"-p {S3_PORT}", f"127.0.0.1:{PORT}", data)
     return [l for l in out.splitlines() if any(m in l for m in marks) and "pytest" not in l]
 
 
@@ -177,6 +179,34 @@ def test_cloudtrail(stack):
     first = json.loads(events[-1]["CloudTrailEvent"])
     assert first["requestParameters"]["logGroupName"] == "app"
     assert "aws-cli" in first["userAgent"]
+
+
+def test_background_worker_applies_retention_and_reclaims(stack):
+    """scripts/serve runs the worker on a timer, as the schedule does in AWS."""
+    c = logs()
+    c.create_log_group(logGroupName="worker")
+    for s in ("kept", "dropped"):
+        c.create_log_stream(logGroupName="worker", logStreamName=s)
+        c.put_log_events(logGroupName="worker", logStreamName=s,
+                         logEvents=[{"timestamp": int(time.time() * 1000), "message": f"in {s}"}])
+    c.put_retention_policy(logGroupName="worker", retentionInDays=7)
+    c.delete_log_stream(logGroupName="worker", logStreamName="dropped")
+    ddb = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{DDB_PORT}", region_name="us-east-1",
+                       aws_access_key_id="local", aws_secret_access_key="local")
+
+    def items(**kw):
+        return ddb.scan(TableName="logbook", ConsistentRead=True, **kw)["Items"]
+
+    deadline = time.time() + 300  # the first run also builds the worker
+    while items(FilterExpression="pk = :w", ExpressionAttributeValues={":w": {"S": "work"}}):
+        assert time.time() < deadline, "the worker never emptied its queue"
+        time.sleep(1)
+    chunks = items(FilterExpression="#t = :c", ExpressionAttributeNames={"#t": "type"},
+                   ExpressionAttributeValues={":c": {"S": "chunk"}})
+    assert len(chunks) == 1, "the deleted stream's chunk was reclaimed"
+    ttl = int(chunks[0]["expiresAt"]["N"])
+    assert ttl > time.time() + 7 * 86400, "the new retention reached the stored chunk"
+    c.delete_log_group(logGroupName="worker")
 
 
 def test_ctrl_c_stops_everything_and_data_survives_a_restart(stack):

@@ -61,12 +61,12 @@ impl Dispatch for LogGroups {
             }
             Action::PutRetentionPolicy => {
                 let (name, days) = call.decode::<PutRetentionPolicyRequest>()?.validate()?;
-                store.change_group(id, &name, GroupChange::SetRetention(days)).await?;
+                store.set_retention(id, &name, Some(days)).await?;
                 Ok(Value::Null)
             }
             Action::DeleteRetentionPolicy => {
                 let name = call.decode::<GroupRequest>()?.validate()?;
-                store.change_group(id, &name, GroupChange::ClearRetention).await?;
+                store.set_retention(id, &name, None).await?;
                 Ok(Value::Null)
             }
             Action::AssociateKmsKey => {

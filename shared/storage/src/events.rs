@@ -31,6 +31,16 @@ const CHUNKS_PER_QUERY: i32 = 16;
 /// instead of 0.8 ms per 280 KB; 9 gains 7% for 6× the time.
 const ZSTD_LEVEL: i32 = 1;
 
+/// How long DynamoDB keeps a chunk past its retention. Reads hide events at the retention itself;
+/// the margin gives the worker a day to move TTLs after a retention is lengthened before DynamoDB
+/// could delete an event the new retention keeps.
+pub const TTL_GRACE_SECS: i64 = 86_400;
+
+/// A chunk's TTL (epoch seconds) from its newest event and the group's retention; none without one.
+pub fn chunk_expiry(max_ts: i64, retention_days: Option<i64>) -> Option<i64> {
+    retention_days.map(|days| max_ts.div_euclid(1000) + 1 + days * 86_400 + TTL_GRACE_SECS)
+}
+
 /// A position in a stream's event order; tokens carry it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Pos {
@@ -136,7 +146,7 @@ pub fn chunks(events: &[Event]) -> Vec<&[Event]> {
 
 struct Chunk {
     id: String,
-    /// TTL (epoch seconds) from the group's retention when written.
+    /// TTL (epoch seconds) from the group's retention.
     expires_at: Option<i64>,
     first: i64,
     last: i64,
@@ -174,9 +184,10 @@ impl Store {
                 item.insert("raw".into(), n(raw as i64));
                 item.insert("ingestion".into(), n(ingestion));
                 item.insert("data".into(), AttributeValue::B(Blob::new(encode_chunk(c)?)));
-                // No TTL yet: a TTL fixed at write time would let DynamoDB delete acknowledged
-                // events early once the group's retention is lengthened. Reads hide events past
-                // retention; the background sweep that re-applies retention sets TTLs later.
+                // A later retention change moves this TTL in the background (`work.rs`).
+                if let Some(e) = chunk_expiry(last, group.retention_in_days) {
+                    item.insert(EXPIRES_AT.into(), n(e));
+                }
                 let out = self
                     .client()
                     .put_item()

@@ -5,11 +5,12 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
 use logbook_model::logs::{GROUP_EXISTS, GROUP_MISSING, LogGroup, MAX_LOG_GROUPS};
 use logbook_protocol::{ApiError, ErrorCode, Identity};
 
 use crate::keys;
+use crate::work::JobKind;
 use crate::{Store, condition_failed, internal, n, s, to_item};
 
 /// Attempts for a transaction that loses a race on the shared counter before we report
@@ -19,8 +20,6 @@ const CONFLICT_ATTEMPTS: u32 = 8;
 /// A change to one existing group.
 #[derive(Debug, Clone)]
 pub enum GroupChange {
-    SetRetention(i64),
-    ClearRetention,
     SetKmsKey(String),
     ClearKmsKey,
     Tag(Vec<(String, String)>),
@@ -69,7 +68,7 @@ impl Store {
         let items = [
             TransactWriteItem::builder().delete(delete).build(),
             self.decrement(keys::counters(id), "groups", None)?,
-            self.reclaim_marker(keys::reclaim(id, "group", &group.id))?,
+            self.job_put(id, JobKind::Group, &group.id, None)?,
         ];
         self.transact(&items, |_| ApiError::not_found(GROUP_MISSING)).await
     }
@@ -103,6 +102,26 @@ impl Store {
         crate::page(out.items, limit)
     }
 
+    /// Sets or clears the retention and queues its re-application to stored chunks, in one
+    /// transaction: an acknowledged change always reaches the events already stored.
+    pub async fn set_retention(&self, id: &Identity, name: &str, days: Option<i64>) -> Result<(), ApiError> {
+        let group = self.require_group(id, name).await?;
+        let mut u = Update::builder()
+            .table_name(self.table())
+            .set_key(Some(keys::group(id, name).item()))
+            .condition_expression("id = :id")
+            .expression_attribute_values(":id", s(&group.id));
+        u = match days {
+            Some(d) => u.update_expression("SET retentionInDays = :d").expression_attribute_values(":d", n(d)),
+            None => u.update_expression("REMOVE retentionInDays"),
+        };
+        let items = [
+            TransactWriteItem::builder().update(u.build().map_err(internal)?).build(),
+            self.job_put(id, JobKind::Retention, &group.id, Some(name))?,
+        ];
+        self.transact(&items, |_| ApiError::not_found(GROUP_MISSING)).await
+    }
+
     pub async fn change_group(&self, id: &Identity, name: &str, change: GroupChange) -> Result<(), ApiError> {
         let mut u = self
             .client()
@@ -111,10 +130,6 @@ impl Store {
             .set_key(Some(keys::group(id, name).item()))
             .condition_expression("attribute_exists(pk)");
         u = match change {
-            GroupChange::SetRetention(days) => {
-                u.update_expression("SET retentionInDays = :d").expression_attribute_values(":d", n(days))
-            }
-            GroupChange::ClearRetention => u.update_expression("REMOVE retentionInDays"),
             GroupChange::SetKmsKey(k) => {
                 u.update_expression("SET kmsKeyId = :k").expression_attribute_values(":k", s(k))
             }
@@ -147,15 +162,6 @@ impl Store {
             Err(e) if condition_failed(&e) => Err(ApiError::not_found(GROUP_MISSING)),
             Err(e) => Err(internal(e)),
         }
-    }
-
-    /// The transaction item that records a deleted resource's children for the sweeper.
-    pub(crate) fn reclaim_marker(&self, key: keys::Key) -> Result<TransactWriteItem, ApiError> {
-        let mut marker = key.item();
-        marker.insert("type".into(), s("reclaim"));
-        marker.insert("created".into(), n(crate::now_millis()));
-        let put = Put::builder().table_name(self.table()).set_item(Some(marker)).build().map_err(internal)?;
-        Ok(TransactWriteItem::builder().put(put).build())
     }
 
     /// Runs a transaction. A failed condition becomes `on_condition(index of the failed item)`;

@@ -107,9 +107,21 @@ pub fn chunk_range(from: i64, to: i64) -> (String, String) {
     (format!("{:013}", from.max(0)), format!("{:013}#~", to.max(0)))
 }
 
-/// Work left for the background sweeper: the children of a deleted group or stream incarnation.
-pub fn reclaim(id: &Identity, kind: &str, resource_id: &str) -> Key {
-    Key { pk: format!("{}#reclaim", scope(id)), sk: format!("{kind}#{resource_id}") }
+/// The one partition of background work (retention re-application, reclaiming deleted groups and
+/// streams), across accounts: the scheduled worker must find every job with one query. It is the
+/// only key without an account scope, and it holds only ids, never customer data. Jobs are few
+/// (one per retention change or delete), far below one partition's 1,000 writes/s.
+pub const WORK: &str = "work";
+
+/// A job's sort key: account and region first, so one account's jobs share a prefix (the worker
+/// can be confined to them), then the kind and the resource id (a ULID, never a name).
+pub fn work(id: &Identity, kind: &str, resource_id: &str) -> Key {
+    Key { pk: WORK.to_owned(), sk: format!("{}{kind}#{resource_id}", work_prefix(id)) }
+}
+
+/// The sort-key prefix of one account's and region's jobs.
+pub fn work_prefix(id: &Identity) -> String {
+    format!("{}#", scope(id))
 }
 
 /// Audit partitions are split by day (the time range of a lookup selects days) and by shard (so one
@@ -186,7 +198,9 @@ mod tests {
         // A group name holding '#' cannot reach another partition: names are never in a pk.
         assert_eq!(group(&a, "x#account").pk, groups(&a));
         assert_ne!(counters(&a).pk, groups(&a));
-        assert_ne!(reclaim(&a, "group", "01G").pk, groups(&a));
+        assert_eq!(work(&a, "retention", "01G").sk, "111111111111#us-east-1#retention#01G");
+        assert!(work(&a, "stream", "01S").sk.starts_with(&work_prefix(&a)));
+        assert!(!work(&b, "stream", "01S").sk.starts_with(&work_prefix(&a)));
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod groups;
 pub mod keys;
 pub mod streams;
 pub mod trails;
+pub mod work;
 
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -58,7 +58,7 @@ impl Store {
             .map_err(internal)?;
         let items = [
             TransactWriteItem::builder().delete(delete).build(),
-            self.reclaim_marker(keys::reclaim(id, "stream", &stream.id))?,
+            self.job_put(id, crate::work::JobKind::Stream, &stream.id, None)?,
         ];
         self.transact(&items, |_| ApiError::not_found(STREAM_MISSING)).await
     }

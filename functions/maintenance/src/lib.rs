@@ -1,0 +1,70 @@
+//! The background worker. It runs on a schedule (every minute in AWS, every few seconds under
+//! `scripts/serve`), takes every queued job in turn and advances it within its time budget. Jobs
+//! are idempotent and resumable (see `logbook_storage::work`), so runs may overlap or die.
+
+use std::time::{Duration, Instant};
+
+use logbook_protocol::{ApiError, Identity};
+use logbook_storage::Store;
+use logbook_storage::work::{Budget, Outcome};
+use serde::Serialize;
+
+/// How long after a change a job's final pass may start: longer than any request that read the
+/// old state can still run (the functions time out at 29 s).
+pub const SETTLE: Duration = Duration::from_secs(120);
+
+pub struct Worker {
+    pub store: Store,
+    pub settle: Duration,
+    /// Only this account's and region's jobs (tests share one table); all when none.
+    pub scope: Option<Identity>,
+}
+
+/// What one run did, for the logs and the caller.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub done: usize,
+    pub settling: usize,
+    pub waiting: usize,
+    pub paused: usize,
+    pub superseded: usize,
+    /// Item writes spent (TTL updates and deletes).
+    pub writes: usize,
+}
+
+impl Worker {
+    /// `LOGBOOK_SETTLE_SECONDS` overrides [`SETTLE`].
+    pub async fn from_env() -> Self {
+        let settle = std::env::var("LOGBOOK_SETTLE_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .map_or(SETTLE, Duration::from_secs);
+        Worker { store: Store::from_env().await, settle, scope: None }
+    }
+
+    /// Advances every queued job until the deadline or `max_writes` item writes are spent.
+    pub async fn run(&self, deadline: Instant, max_writes: usize) -> Result<Report, ApiError> {
+        let mut budget = Budget { deadline, writes: max_writes };
+        let mut report = Report::default();
+        let settle_ms = self.settle.as_millis() as i64;
+        for job in self.store.jobs(self.scope.as_ref()).await? {
+            if Instant::now() >= budget.deadline || budget.writes == 0 {
+                report.paused += 1;
+                continue;
+            }
+            let before = budget.writes;
+            let outcome = self.store.run_job(&job, settle_ms, &mut budget).await?;
+            report.writes += before - budget.writes;
+            tracing::info!(kind = ?job.kind, resource = %job.resource, ?outcome, "job");
+            match outcome {
+                Outcome::Done => report.done += 1,
+                Outcome::Settling => report.settling += 1,
+                Outcome::Waiting => report.waiting += 1,
+                Outcome::Paused => report.paused += 1,
+                Outcome::Superseded => report.superseded += 1,
+            }
+        }
+        Ok(report)
+    }
+}
