@@ -358,3 +358,45 @@ async fn filter_scans_are_bounded_and_resumable() {
     assert_eq!(found.iter().map(|e| e.2.as_str()).collect::<Vec<_>>(), ["e29999"]);
     assert!(pages >= 2);
 }
+
+#[tokio::test]
+async fn filter_over_a_window_reads_only_the_streams_active_in_it() {
+    let (c, _) = logs_client();
+    c.create_log_group().log_group_name("g").send().await.unwrap();
+    let now = now_ms();
+    // 30 streams wrote two days ago; three of them, and one more, also wrote in the last hour.
+    for i in 0..30 {
+        let s = format!("quiet-{i:02}");
+        c.create_log_stream().log_group_name("g").log_stream_name(&s).send().await.unwrap();
+        c.put_log_events()
+            .log_group_name("g")
+            .log_stream_name(&s)
+            .log_events(ev(now - 2 * DAY, "old"))
+            .send()
+            .await
+            .unwrap();
+    }
+    c.create_log_stream().log_group_name("g").log_stream_name("busy").send().await.unwrap();
+    for s in ["quiet-03", "quiet-17", "quiet-29", "busy"] {
+        let e = vec![ev(now - 30 * 60_000, format!("{s} ERROR a")), ev(now - 60_000, format!("{s} INFO b"))];
+        c.put_log_events().log_group_name("g").log_stream_name(s).set_log_events(Some(e)).send().await.unwrap();
+    }
+    let window = |f: logbook_tests::logs::operation::filter_log_events::builders::FilterLogEventsFluentBuilder| {
+        f.start_time(now - HOUR).end_time(now)
+    };
+    let out = window(c.filter_log_events().log_group_name("g")).send().await.unwrap();
+    let mut searched: Vec<_> = out.searched_log_streams().iter().map(|s| s.log_stream_name().unwrap()).collect();
+    searched.sort();
+    assert_eq!(searched, ["busy", "quiet-03", "quiet-17", "quiet-29"], "only streams with events in the window");
+    assert_eq!(out.events().len(), 8);
+    let (errors, _) = filter_all(&c, |f| window(f).filter_pattern("ERROR")).await;
+    let mut names: Vec<_> = errors.iter().map(|e| e.0.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["busy", "quiet-03", "quiet-17", "quiet-29"]);
+    let (prefixed, _) = filter_all(&c, |f| window(f).log_stream_name_prefix("quiet-1")).await;
+    assert_eq!(prefixed.iter().map(|e| e.2.as_str()).collect::<Vec<_>>(), ["quiet-17 ERROR a", "quiet-17 INFO b"]);
+    // Two days back, every stream has an event; a deleted one is no longer searched.
+    c.delete_log_stream().log_group_name("g").log_stream_name("quiet-05").send().await.unwrap();
+    let (old, _) = filter_all(&c, |f| f.start_time(now - 2 * DAY - HOUR).end_time(now - DAY)).await;
+    assert_eq!(old.len(), 29);
+}

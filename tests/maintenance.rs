@@ -71,6 +71,14 @@ async fn ttls(account: &str, stream: &str) -> Vec<(i64, Option<i64>)> {
 }
 
 async fn assert_ttls(account: &str, streams: &[&str], retention: Option<i64>, why: &str) {
+    let id = identity(account);
+    let group = store().require_group(&id, "g").await.unwrap();
+    let hours = partition(&keys::active(&id, &group.id)).await;
+    assert!(!hours.is_empty());
+    for h in hours {
+        let max = num(&h, "maxTs").unwrap();
+        assert_eq!(num(&h, "expiresAt"), chunk_expiry(max, retention), "{why}: active hour ending {max}");
+    }
     for s in streams {
         let chunks = ttls(account, s).await;
         assert!(!chunks.is_empty());
@@ -98,7 +106,7 @@ async fn chunks_carry_the_retention_ttl_and_changes_reach_them() {
     assert_eq!(jobs.iter().map(|j| j.kind).collect::<Vec<_>>(), [JobKind::Retention]);
     let w = worker(&account, Duration::ZERO);
     let report = run(&w, usize::MAX).await;
-    assert_eq!((report.done, report.writes), (1, 3), "{report:?}");
+    assert_eq!((report.done, report.writes), (1, 6), "three chunks, three active hours: {report:?}");
     assert_ttls(&account, &["s"], Some(30), "lengthened").await;
     assert!(store().jobs(Some(&identity(&account))).await.unwrap().is_empty());
 
@@ -148,7 +156,7 @@ async fn a_sweep_resumes_from_its_cursor_and_a_new_change_wins() {
         assert_eq!((r.paused, r.writes), (1, 1), "run {runs} made progress: {r:?}");
         assert!(runs < 20, "the sweep never finished");
     }
-    assert_eq!(runs, 6, "six chunks, one write each, none twice");
+    assert_eq!(runs, 12, "six chunks and six active hours, one write each, none twice");
     assert_ttls(&account, &streams, Some(14), "swept in pieces").await;
 
     // Changed again mid-sweep: the job is queued afresh and the last retention wins.
@@ -169,7 +177,7 @@ async fn the_last_pass_waits_until_the_change_settles() {
     c.put_retention_policy().log_group_name("g").retention_in_days(5).send().await.unwrap();
     let w = worker(&account, Duration::from_secs(2));
     let r = run(&w, usize::MAX).await;
-    assert_eq!((r.settling, r.writes), (1, 1), "the first pass runs at once: {r:?}");
+    assert_eq!((r.settling, r.writes), (1, 2), "the first pass runs at once: {r:?}");
     assert_ttls(&account, &["s"], Some(5), "first pass").await;
     assert_eq!(run(&w, usize::MAX).await.waiting, 1, "no second pass before the change settles");
 
@@ -184,7 +192,7 @@ async fn the_last_pass_waits_until_the_change_settles() {
 
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let r = run(&w, usize::MAX).await;
-    assert_eq!((r.done, r.writes), (1, 1), "the last pass fixes the straggler: {r:?}");
+    assert_eq!((r.done, r.writes), (1, 2), "the last pass fixes the straggler and its hour: {r:?}");
     assert_ttls(&account, &["s"], Some(5), "after settling").await;
 }
 
@@ -227,7 +235,8 @@ async fn deleted_streams_and_groups_are_reclaimed() {
         .unwrap();
     c.delete_log_group().log_group_name("g").send().await.unwrap();
     let r = run(&w, usize::MAX).await;
-    assert_eq!((r.done, r.writes), (1, 4), "two chunks, the stream and the filter: {r:?}");
+    assert_eq!((r.done, r.writes), (1, 8), "two chunks, the stream, the filter, four active hours: {r:?}");
+    assert!(partition(&keys::active(&id, &group_id)).await.is_empty());
     assert!(partition(&keep).await.is_empty());
     assert!(partition(&keys::streams(&id, &group_id)).await.is_empty());
     assert!(partition(&keys::filters(&id, &group_id)).await.is_empty());

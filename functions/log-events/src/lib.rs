@@ -1,7 +1,9 @@
 //! The log-events action group: PutLogEvents and GetLogEvents over packed event chunks.
 
 use logbook_model::TokenCodec;
-use logbook_model::events::{FilterLogEventsRequest, GetLogEventsRequest, MAX_BATCH_BYTES, PutLogEventsRequest};
+use logbook_model::events::{
+    FilterLogEventsRequest, GetLogEventsRequest, MAX_BATCH_BYTES, MAX_FUTURE_MS, PutLogEventsRequest,
+};
 use logbook_model::logs::{LogGroup, LogStream, STREAM_MISSING};
 use logbook_protocol::{Action, ApiError, Call, Dispatch, Group, Identity};
 use logbook_storage::events::{Direction, Pos};
@@ -19,6 +21,9 @@ const DAY: i64 = 86_400_000;
 pub const FILTER_SCAN_BUDGET: usize = 100_000;
 /// Streams one FilterLogEvents call searches (a group with more is searched in this many).
 pub const FILTER_MAX_STREAMS: usize = 1_000;
+/// Windows up to this long find their streams through the group's active hours (one query per
+/// ~2,000 streams-hours); longer ones read every stream.
+pub const ACTIVE_WINDOW_MAX: i64 = 7 * DAY;
 
 /// A FilterLogEvents position: events are ordered by (timestamp, stream id, chunk, index).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -151,24 +156,36 @@ impl LogEvents {
         let scope = format!("FilterLogEvents|{}|{}|{}|{}", id.account_id, id.region, group.id, cmd.fingerprint);
         let after: Option<FilterPos> = cmd.next_token.as_deref().map(|t| self.tokens.open(&scope, t)).transpose()?;
 
-        let mut streams = match &cmd.streams {
-            // Up to 100 names: read them in parallel, not one round trip after another.
-            Some(names) => {
-                let gets = names.iter().map(|n| self.store.get_stream(id, &group, n));
-                let mut found = Vec::new();
-                for s in futures::future::join_all(gets).await {
-                    found.extend(s?);
-                }
-                found
-            }
-            None => self.store.all_streams(id, &group, cmd.prefix.as_deref(), FILTER_MAX_STREAMS).await?,
-        };
-        streams.sort_by(|a, b| a.id.cmp(&b.id));
-        streams.dedup_by(|a, b| a.id == b.id);
-
         let floor = group.retention_in_days.map_or(0, |d| now - d * DAY);
         let lo = cmd.start.unwrap_or(0).max(floor);
         let hi = cmd.end.map_or(i64::MAX, |e| e.saturating_add(1));
+        // No stored event is later than this: each was at most 2 h ahead of its ingestion.
+        let newest = hi.min(now.saturating_add(MAX_FUTURE_MS + 1));
+
+        let names = match &cmd.streams {
+            Some(names) => names.clone(),
+            // A bounded window: only the streams with events in it, from the group's active
+            // hours, instead of a read of every stream.
+            None if newest.saturating_sub(lo) <= ACTIVE_WINDOW_MAX => {
+                self.store.active_streams(id, &group, lo, newest, cmd.prefix.as_deref(), FILTER_MAX_STREAMS).await?
+            }
+            None => Vec::new(),
+        };
+        let mut streams = if cmd.streams.is_some() || !names.is_empty() {
+            // Read them in parallel, not one round trip after another.
+            let gets = names.iter().map(|n| self.store.get_stream(id, &group, n));
+            let mut found = Vec::new();
+            for s in futures::future::join_all(gets).await {
+                found.extend(s?);
+            }
+            found
+        } else if newest.saturating_sub(lo) <= ACTIVE_WINDOW_MAX {
+            Vec::new()
+        } else {
+            self.store.all_streams(id, &group, cmd.prefix.as_deref(), FILTER_MAX_STREAMS).await?
+        };
+        streams.sort_by(|a, b| a.id.cmp(&b.id));
+        streams.dedup_by(|a, b| a.id == b.id);
         let per_stream = (FILTER_SCAN_BUDGET / streams.len().max(1)).clamp(100, MAX_SCAN_PER_STREAM);
 
         // Read each stream after the token's position; a stream that hit its share of the scan

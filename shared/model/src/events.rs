@@ -13,6 +13,8 @@ pub const MAX_BATCH_EVENTS: usize = 10_000;
 pub const MAX_EVENT_BYTES: usize = 262_144 - EVENT_OVERHEAD;
 const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
+/// How far ahead of its ingestion an event may be (later ones are rejected as too new), ms.
+pub const MAX_FUTURE_MS: i64 = 2 * HOUR;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -132,7 +134,7 @@ impl PutLogEvents {
         let mut info = RejectedLogEventsInfo::default();
         let too_old = now - 14 * DAY;
         let expired = retention_days.map(|d| now - d * DAY);
-        let too_new = now + 2 * HOUR;
+        let too_new = now + MAX_FUTURE_MS;
         let mut first = 0;
         let mut end = self.events.len();
         for (i, (t, _)) in self.events.iter().enumerate() {

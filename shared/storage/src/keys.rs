@@ -102,6 +102,23 @@ pub fn chunk(first_event: i64, chunk_id: &str) -> String {
     format!("{:013}#{chunk_id}", first_event.max(0))
 }
 
+/// Which streams of a group have events in which hour: one small item per (hour, stream), so
+/// FilterLogEvents over a time window finds the streams worth reading with one query instead of
+/// one per stream.
+pub fn active(id: &Identity, group_id: &str) -> String {
+    format!("{}#group#{group_id}#active", scope(id))
+}
+
+/// The hour (ms / 3,600,000, zero-padded) first, then the stream name (last, as always).
+pub fn active_hour(hour: i64, stream: &str) -> String {
+    format!("{:09}#{stream}", hour.max(0))
+}
+
+/// Sort-key bounds for every stream of hours `from..=to`: `$` sorts right after `#`.
+pub fn active_range(from: i64, to: i64) -> (String, String) {
+    (format!("{:09}#", from.max(0)), format!("{:09}$", to.max(0)))
+}
+
 /// Sort-key bounds for chunks whose first event lies in [from, to] (ms, inclusive).
 pub fn chunk_range(from: i64, to: i64) -> (String, String) {
     (format!("{:013}", from.max(0)), format!("{:013}#~", to.max(0)))
@@ -201,6 +218,17 @@ mod tests {
         assert_eq!(work(&a, "retention", "01G").sk, "111111111111#us-east-1#retention#01G");
         assert!(work(&a, "stream", "01S").sk.starts_with(&work_prefix(&a)));
         assert!(!work(&b, "stream", "01S").sk.starts_with(&work_prefix(&a)));
+    }
+
+    #[test]
+    fn active_hours_bound_their_streams() {
+        let (lo, hi) = active_range(7, 8);
+        for (hour, name, inside) in
+            [(6, "~~~", false), (7, "", true), (7, "a", true), (8, "\u{10FFFF}x", true), (9, "", false)]
+        {
+            let sk = active_hour(hour, name);
+            assert_eq!(lo <= sk && sk <= hi, inside, "{sk}");
+        }
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub struct Store {
     client: Client,
     table: String,
     meter: Option<std::sync::Arc<Meter>>,
+    /// (stream id, hour) pairs whose active-hour item this instance already wrote: a warm
+    /// function writes each once, not once per PutLogEvents.
+    active_written: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<(String, i64)>>>,
 }
 
 /// Capacity units DynamoDB reports as consumed by the event paths (PutLogEvents, reads), for
@@ -51,7 +54,7 @@ impl Meter {
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Store { client, table: table.into(), meter: None }
+        Store { client, table: table.into(), meter: None, active_written: Default::default() }
     }
 
     /// The SDK's usual configuration chain (`AWS_ENDPOINT_URL_DYNAMODB` points it at a local

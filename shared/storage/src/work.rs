@@ -72,6 +72,10 @@ pub struct Job {
     pub cursor_stream: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor_chunk: Option<String>,
+    /// Retention passes: the streams are done and the group's active-hour items are next (the
+    /// chunk cursor then points into them).
+    #[serde(default)]
+    pub active_phase: bool,
 }
 
 impl Job {
@@ -137,6 +141,7 @@ impl Store {
             pass_started: None,
             cursor_stream: None,
             cursor_chunk: None,
+            active_phase: false,
         };
         let mut item = to_item(&job)?;
         item.extend(job.key().item());
@@ -185,15 +190,13 @@ impl Store {
             job.pass_started = Some(now);
             job.cursor_stream = None;
             job.cursor_chunk = None;
+            job.active_phase = false;
             if !self.save_job(&job).await? {
                 return Ok(Outcome::Superseded);
             }
         }
         let finished = match job.kind {
-            JobKind::Retention => match self.retention_pass(&mut job, budget).await? {
-                Some(finished) => finished,
-                None => return Ok(Outcome::Superseded),
-            },
+            JobKind::Retention => self.retention_pass(&mut job, budget).await?,
             JobKind::Group => self.reclaim_group(&job, budget).await?,
             JobKind::Stream => {
                 let id = job.identity();
@@ -210,6 +213,7 @@ impl Store {
         job.pass_started = None;
         job.cursor_stream = None;
         job.cursor_chunk = None;
+        job.active_phase = false;
         Ok(if self.save_job(&job).await? { Outcome::Settling } else { Outcome::Superseded })
     }
 
@@ -251,17 +255,37 @@ impl Store {
         }
     }
 
-    /// One retention pass from the job's cursor: `Some(true)` when every chunk of every stream has
-    /// the TTL the group's current retention gives it, `Some(false)` when the budget ran out (the
-    /// cursor moved), `None` when the job was queued again meanwhile.
-    async fn retention_pass(&self, job: &mut Job, budget: &mut Budget) -> Result<Option<bool>, ApiError> {
+    /// One retention pass from the job's cursor: true when every chunk and active-hour item of
+    /// the group has the TTL its current retention gives, false when the budget ran out first
+    /// (the cursor moved).
+    async fn retention_pass(&self, job: &mut Job, budget: &mut Budget) -> Result<bool, ApiError> {
         let id = job.identity();
         let group: Option<LogGroup> = self.get_group(&id, job.group_name.as_deref().unwrap_or_default()).await?;
         // Deleted (or deleted and re-created): its reclaim job owns what is left.
         let Some(group) = group.filter(|g| g.id == job.resource) else {
-            return Ok(Some(true));
+            return Ok(true);
         };
-        let streams_pk = keys::streams(&id, &group.id);
+        if !job.active_phase {
+            if !self.retention_streams(&id, &group, job, budget).await? {
+                return Ok(false);
+            }
+            job.active_phase = true;
+            job.cursor_stream = None;
+            job.cursor_chunk = None;
+        }
+        let active = keys::active(&id, &group.id);
+        self.retention_partition(&active, group.retention_in_days, job, budget).await
+    }
+
+    /// The chunks of every stream from the job's cursor. False when the budget ran out first.
+    async fn retention_streams(
+        &self,
+        id: &Identity,
+        group: &LogGroup,
+        job: &mut Job,
+        budget: &mut Budget,
+    ) -> Result<bool, ApiError> {
+        let streams_pk = keys::streams(id, &group.id);
         loop {
             let mut q = self
                 .client()
@@ -283,7 +307,7 @@ impl Store {
             let page = q.send().await.map_err(internal)?;
             let items = page.items.unwrap_or_default();
             if items.is_empty() {
-                return Ok(Some(true));
+                return Ok(true);
             }
             for item in items {
                 let (Some(AttributeValue::S(name)), Some(AttributeValue::S(stream_id))) =
@@ -296,28 +320,28 @@ impl Store {
                     // Every chunk's sort key sorts after "".
                     job.cursor_chunk = Some(String::new());
                 }
-                if !self.retention_stream(&id, stream_id, group.retention_in_days, job, budget).await? {
-                    return Ok(Some(false));
+                let chunks = keys::events(id, stream_id);
+                if !self.retention_partition(&chunks, group.retention_in_days, job, budget).await? {
+                    return Ok(false);
                 }
                 job.cursor_chunk = None;
             }
             if page.last_evaluated_key.is_none() {
-                return Ok(Some(true));
+                return Ok(true);
             }
         }
     }
 
-    /// Moves the TTLs of one stream's chunks after the job's chunk cursor. False when the budget
-    /// ran out first (the cursor names the last chunk done).
-    async fn retention_stream(
+    /// Moves the TTLs of a partition's items (a stream's chunks, a group's active hours; each
+    /// has `maxTs`) after the job's chunk cursor. False when the budget ran out first (the
+    /// cursor names the last item done).
+    async fn retention_partition(
         &self,
-        id: &Identity,
-        stream_id: &str,
+        pk: &str,
         retention: Option<i64>,
         job: &mut Job,
         budget: &mut Budget,
     ) -> Result<bool, ApiError> {
-        let pk = keys::events(id, stream_id);
         loop {
             if budget.spent() {
                 return Ok(false);
@@ -326,7 +350,7 @@ impl Store {
                 .client()
                 .query()
                 .table_name(self.table())
-                .expression_attribute_values(":pk", s(&pk))
+                .expression_attribute_values(":pk", s(pk))
                 .projection_expression("sk, maxTs, expiresAt")
                 .limit(SWEEP_PAGE);
             q = match job.cursor_chunk.as_deref() {
@@ -350,7 +374,7 @@ impl Store {
                     if budget.spent() {
                         return Ok(false);
                     }
-                    self.set_chunk_expiry(&pk, &sk, want).await?;
+                    self.set_expiry(pk, &sk, want).await?;
                     budget.writes = budget.writes.saturating_sub(1);
                 }
                 job.cursor_chunk = Some(sk);
@@ -361,7 +385,7 @@ impl Store {
         }
     }
 
-    async fn set_chunk_expiry(&self, pk: &str, sk: &str, expires_at: Option<i64>) -> Result<(), ApiError> {
+    async fn set_expiry(&self, pk: &str, sk: &str, expires_at: Option<i64>) -> Result<(), ApiError> {
         let key = Item::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))]);
         let mut u = self
             .client()
@@ -416,7 +440,8 @@ impl Store {
                 return Ok(false);
             }
         }
-        self.delete_partition(&keys::filters(&id, &job.resource), budget).await
+        Ok(self.delete_partition(&keys::filters(&id, &job.resource), budget).await?
+            && self.delete_partition(&keys::active(&id, &job.resource), budget).await?)
     }
 
     /// Deletes every item of a partition. True when it is empty.
