@@ -329,6 +329,44 @@ impl Store {
         token: &str,
     ) -> Result<(), ApiError> {
         let key = keys::stream(id, &group.id, &stream.name);
+        // Usually one write: the stream as read tells which times widen. Each extra write costs a
+        // unit, and a GSI key change two more; at 100-event batches that is most of the bill.
+        let widens_last = stream.last_event_timestamp.is_none_or(|l| l < last);
+        let widens_first = stream.first_event_timestamp.is_none_or(|f| f > first);
+        let mut sets: Vec<String> = vec!["lastIngestionTime = :i".into(), "uploadSequenceToken = :t".into()];
+        let mut cond = String::from("id = :sid");
+        let mut one = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(key.item()))
+            .expression_attribute_values(":sid", s(&stream.id))
+            .expression_attribute_values(":i", n(ingestion))
+            .expression_attribute_values(":t", s(token))
+            .set_return_consumed_capacity(self.wants_capacity());
+        if widens_last {
+            sets.push("lastEventTimestamp = :l".into());
+            sets.push(format!("{GSI1_SK} = :g"));
+            cond.push_str(" AND (attribute_not_exists(lastEventTimestamp) OR lastEventTimestamp < :l)");
+            one = one
+                .expression_attribute_values(":l", n(last))
+                .expression_attribute_values(":g", s(keys::stream_by_time(Some(last), &stream.name)));
+        }
+        if widens_first {
+            sets.push("firstEventTimestamp = :f".into());
+            cond.push_str(" AND (attribute_not_exists(firstEventTimestamp) OR firstEventTimestamp > :f)");
+            one = one.expression_attribute_values(":f", n(first));
+        }
+        match one.update_expression(format!("SET {}", sets.join(", "))).condition_expression(cond).send().await {
+            Ok(out) => {
+                self.count(true, out.consumed_capacity());
+                return Ok(());
+            }
+            // A concurrent writer widened the range past ours meanwhile: the careful path below.
+            Err(e) if condition_failed(&e) && (widens_last || widens_first) => {}
+            Err(e) if condition_failed(&e) => return Err(ApiError::not_found(STREAM_MISSING)),
+            Err(e) => return Err(internal(e)),
+        }
         let update = |expr: &str, cond: &str| {
             self.client()
                 .update_item()
