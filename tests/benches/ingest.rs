@@ -14,7 +14,7 @@ use logbook_protocol::IdentityConfig;
 use logbook_protocol::pipeline::{AuditSink, Dispatch, NoAudit, handle};
 use logbook_storage::Meter;
 use logbook_storage::audit::AuditLog;
-use logbook_tests::{lambda_request as request, new_account, store};
+use logbook_tests::{access_line as line, lambda_request as request, new_account, store};
 
 const WRU_DOLLARS: f64 = 0.625 / 1e6;
 const RRU_DOLLARS: f64 = 0.125 / 1e6;
@@ -27,30 +27,6 @@ async fn call<D: Dispatch, A: AuditSink>(group: &D, audit: &A, req: Request) -> 
     let v = serde_json::from_slice(resp.body().as_ref()).unwrap_or_default();
     assert!(resp.status().is_success(), "{v}");
     (d, v)
-}
-
-/// A realistic access-log line of `len` bytes; varied enough that compression is not flattered.
-fn line(i: u64, len: usize) -> String {
-    let x = i.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-    let status = [200, 200, 200, 201, 204, 301, 404, 500][(x >> 13) as usize % 8];
-    let mut s = format!(
-        "2026-11-20T12:{:02}:{:02}.{:03}Z INFO [req-{:016x}] {} /api/v1/items/{} status={status} latency_ms={} user=u{} bytes={} host=web-{}",
-        (x >> 7) % 60,
-        (x >> 11) % 60,
-        x % 1000,
-        x,
-        ["GET", "POST", "PUT", "DELETE"][(x >> 17) as usize % 4],
-        (x >> 19) % 100_000,
-        (x >> 23) % 2_000,
-        (x >> 29) % 50_000,
-        (x >> 31) % 100_000,
-        (x >> 37) % 32
-    );
-    while s.len() < len {
-        s.push_str(" agent=Mozilla/5.0");
-    }
-    s.truncate(len);
-    s
 }
 
 fn batch(start_ts: i64, first: u64, n: usize, step_ms: i64, len: usize) -> (String, usize) {
@@ -113,7 +89,7 @@ async fn main() {
     // largest batches AWS accepts of each kind instead.
     println!("## One full PutLogEvents (server side, in-process, DynamoDB Local)\n");
     let account = setup(&events, &groups, &streams).await;
-    for (count, len) in [(4_600usize, 200usize), (10_000, 78)] {
+    for (count, len) in [(4_600usize, 200usize), (10_000, 78), (100, 200)] {
         let (mut plain, mut audited) = (Vec::new(), Vec::new());
         let mut raw_bytes = 0usize;
         meter.reset();
@@ -131,6 +107,21 @@ async fn main() {
         let wru = meter.write_units();
         let per_gb = wru / raw_bytes as f64 * GB;
         println!("### {count} × {len}-byte events ({:.2} MB counted)\n", (count * (len + 26)) as f64 / 1e6);
+        // The CPU part alone (no DynamoDB): decode, validate, accept, pack and compress.
+        let mut cpu = Vec::new();
+        for i in 0..n {
+            let (body, _) = batch(now - 3_600_000 + i as i64 * 20_000, (i * count) as u64, count, 1, len);
+            let t = Instant::now();
+            let req: logbook_model::events::PutLogEventsRequest = serde_json::from_str(&body).unwrap();
+            let (accepted, _) = req.validate().unwrap().accept(now, None).unwrap();
+            let mut compressed = 0;
+            for c in logbook_storage::events::chunks(&accepted) {
+                compressed += logbook_storage::events::encode_chunk(c).unwrap().len();
+            }
+            cpu.push(t.elapsed());
+            assert!(compressed > 0);
+        }
+        println!("- CPU part (decode, validate, pack, compress; no I/O): {}", summary(cpu));
         println!("- without audit: {}", summary(plain));
         println!("- with audit:    {}", summary(audited));
         println!(
@@ -141,7 +132,7 @@ async fn main() {
     }
 
     println!("## FilterLogEvents over one hour (4,000 events in the window), by history stored around it\n");
-    println!("| events stored | pattern | n | latency | RRU per call |\n|---|---|---|---|---|");
+    println!("| events stored | pattern | n | latency | RRU per call | $ per GB scanned |\n|---|---|---|---|---|---|");
     for size in sizes {
         let account = setup(&events, &groups, &streams).await;
         // The window: the hour that ended an hour ago.
@@ -174,7 +165,9 @@ async fn main() {
                 v.push(d);
             }
             let rru = meter.read_units() / 10.0;
-            println!("| {size} | {name} | 10 | {} | {rru:.0} (${:.6}) |", summary(v), rru * RRU_DOLLARS);
+            // Each call scans the window's 4,000 messages of 200 bytes.
+            let per_gb = rru / (4_000.0 * 200.0) * GB * RRU_DOLLARS;
+            println!("| {size} | {name} | 10 | {} | {rru:.0} (${:.6}) | ${per_gb:.4} |", summary(v), rru * RRU_DOLLARS);
         }
     }
 }

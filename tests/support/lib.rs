@@ -228,3 +228,28 @@ pub fn lambda_request(account: &str, target: &str, body: String) -> lambda_http:
         .body(lambda_http::Body::Text(body))
         .expect("static parts are valid")
 }
+
+/// A realistic access-log line of `len` bytes (event `i`); varied enough that compression is not
+/// flattered. Shared by the benches.
+pub fn access_line(i: u64, len: usize) -> String {
+    let x = i.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+    let status = [200, 200, 200, 201, 204, 301, 404, 500][(x >> 13) as usize % 8];
+    let mut s = format!(
+        "2026-11-20T12:{:02}:{:02}.{:03}Z INFO [req-{:016x}] {} /api/v1/items/{} status={status} latency_ms={} user=u{} bytes={} host=web-{}",
+        (x >> 7) % 60,
+        (x >> 11) % 60,
+        x % 1000,
+        x,
+        ["GET", "POST", "PUT", "DELETE"][(x >> 17) as usize % 4],
+        (x >> 19) % 100_000,
+        (x >> 23) % 2_000,
+        (x >> 29) % 50_000,
+        (x >> 31) % 100_000,
+        (x >> 37) % 32
+    );
+    while s.len() < len {
+        s.push_str(" agent=Mozilla/5.0");
+    }
+    s.truncate(len);
+    s
+}
