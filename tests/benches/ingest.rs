@@ -14,7 +14,7 @@ use logbook_protocol::IdentityConfig;
 use logbook_protocol::pipeline::{AuditSink, Dispatch, NoAudit, handle};
 use logbook_storage::Meter;
 use logbook_storage::audit::AuditLog;
-use logbook_tests::{access_line as line, lambda_request as request, new_account, store};
+use logbook_tests::{access_line as line, lambda_request as request, new_account, store, web_line};
 
 const WRU_DOLLARS: f64 = 0.625 / 1e6;
 const RRU_DOLLARS: f64 = 0.125 / 1e6;
@@ -29,9 +29,16 @@ async fn call<D: Dispatch, A: AuditSink>(group: &D, audit: &A, req: Request) -> 
     (d, v)
 }
 
+/// `len` for the web-access corpus (lines of their own length) instead of the high-entropy one.
+const WEB: usize = 0;
+
+fn message(i: u64, len: usize) -> String {
+    if len == WEB { web_line(i) } else { line(i, len) }
+}
+
 fn batch(start_ts: i64, first: u64, n: usize, step_ms: i64, len: usize) -> (String, usize) {
     let events: Vec<serde_json::Value> = (0..n)
-        .map(|i| serde_json::json!({ "timestamp": start_ts + i as i64 * step_ms, "message": line(first + i as u64, len) }))
+        .map(|i| serde_json::json!({ "timestamp": start_ts + i as i64 * step_ms, "message": message(first + i as u64, len) }))
         .collect();
     let raw = events.iter().map(|e| e["message"].as_str().unwrap().len()).sum();
     (serde_json::json!({ "logGroupName": "g", "logStreamName": "s", "logEvents": events }).to_string(), raw)
@@ -89,7 +96,7 @@ async fn main() {
     // largest batches AWS accepts of each kind instead.
     println!("## One full PutLogEvents (server side, in-process, DynamoDB Local)\n");
     let account = setup(&events, &groups, &streams).await;
-    for (count, len) in [(4_600usize, 200usize), (10_000, 78), (100, 200)] {
+    for (count, len) in [(4_600usize, 200usize), (10_000, 78), (100, 200), (4_000, WEB)] {
         let (mut plain, mut audited) = (Vec::new(), Vec::new());
         let mut raw_bytes = 0usize;
         meter.reset();
@@ -106,7 +113,12 @@ async fn main() {
         }
         let wru = meter.write_units();
         let per_gb = wru / raw_bytes as f64 * GB;
-        println!("### {count} × {len}-byte events ({:.2} MB counted)\n", (count * (len + 26)) as f64 / 1e6);
+        if len == WEB {
+            let avg = (0..count as u64).map(|i| web_line(i).len()).sum::<usize>() / count;
+            println!("### {count} web access lines (combined log format, ~{avg} bytes each)\n");
+        } else {
+            println!("### {count} × {len}-byte events ({:.2} MB counted)\n", (count * (len + 26)) as f64 / 1e6);
+        }
         // The CPU part alone (no DynamoDB): decode, validate, accept, pack and compress.
         let mut cpu = Vec::new();
         for i in 0..n {
@@ -130,6 +142,57 @@ async fn main() {
             per_gb * WRU_DOLLARS
         );
     }
+
+    // Log shippers: 16 writers sending 100-event batches at once, in-process (no HTTP, no router),
+    // so what remains is the pipeline and DynamoDB Local.
+    let secs: u64 = std::env::var("INGEST_BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+    println!("## 16 concurrent writers, 100 × 200-byte batches, in-process, {secs} s each\n");
+    println!("| streams | audit | events/s | batch p50 | batch p95 |\n|---|---|---|---|---|");
+    for stream_count in [1usize, 16] {
+        for audited in [false, true] {
+            let account = setup(&events, &groups, &streams).await;
+            for s in 1..stream_count {
+                let body = format!(r#"{{"logGroupName":"g","logStreamName":"s{s}"}}"#);
+                call(&streams, &NoAudit, request(&account, "Logs_20140328.CreateLogStream", body)).await;
+            }
+            let deadline = Instant::now() + Duration::from_secs(secs);
+            let writer = |w: usize| {
+                let (events, audit, account) = (&events, &audit, account.clone());
+                async move {
+                    let stream = if stream_count == 1 || w == 0 { "s".to_owned() } else { format!("s{w}") };
+                    let mut times = Vec::new();
+                    let mut i = 0u64;
+                    while Instant::now() < deadline {
+                        let (body, _) = batch(now - 600_000 + i as i64, ((w as u64) << 32) | (i * 100), 100, 0, 200);
+                        let body =
+                            body.replacen(r#""logStreamName":"s""#, &format!(r#""logStreamName":"{stream}""#), 1);
+                        let req = request(&account, "Logs_20140328.PutLogEvents", body);
+                        let d = if audited {
+                            call(events, audit, req).await.0
+                        } else {
+                            call(events, &NoAudit, req).await.0
+                        };
+                        times.push(d);
+                        i += 1;
+                    }
+                    times
+                }
+            };
+            let t = Instant::now();
+            let all: Vec<Duration> =
+                futures::future::join_all((0..16).map(writer)).await.into_iter().flatten().collect();
+            let rate = all.len() as f64 * 100.0 / t.elapsed().as_secs_f64();
+            let mut sorted = all.clone();
+            sorted.sort();
+            println!(
+                "| {stream_count} | {} | {rate:.0} | {:.1} ms | {:.1} ms |",
+                if audited { "yes" } else { "no" },
+                ms(sorted[sorted.len() / 2]),
+                ms(sorted[sorted.len() * 95 / 100])
+            );
+        }
+    }
+    println!();
 
     println!("## FilterLogEvents over one hour (4,000 events in the window), by history stored around it\n");
     println!("| events stored | pattern | n | latency | RRU per call | $ per GB scanned |\n|---|---|---|---|---|---|");

@@ -253,3 +253,47 @@ pub fn access_line(i: u64, len: usize) -> String {
     s.truncate(len);
     s
 }
+
+/// A web access log line (combined log format) as real servers write them: clients, paths and
+/// agents drawn from pools with a skewed (Zipf-like) popularity, mostly 200s, sizes spread over
+/// four orders of magnitude, times advancing. Less entropy than [`access_line`]: a second corpus
+/// for what compression does on typical traffic, next to the pessimistic one.
+pub fn web_line(i: u64) -> String {
+    let mut x = i.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+    let mut next = |n: u64| {
+        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (x >> 33) % n
+    };
+    // Zipf-like: the cube of a uniform draw favours small indices.
+    let mut skewed = |n: u64| {
+        let u = next(1 << 16) as f64 / 65_536.0;
+        ((u * u * u) * n as f64) as u64
+    };
+    let client = skewed(2_000);
+    let path = skewed(300);
+    let agent = skewed(20);
+    let status = [200, 200, 200, 200, 200, 200, 200, 304, 304, 404, 301, 500][next(12) as usize];
+    let size = 10u64.pow(1 + next(4) as u32) + next(1_000);
+    let secs = i / 20;
+    const AGENTS: [&str; 4] = [
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36",
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Safari/605.1.15",
+        "Mozilla/5.0 (X11; Linux x86_64; rv:131.0) Gecko/20100101 Firefox/131.0",
+        "curl/8.5.0",
+    ];
+    format!(
+        "10.{}.{}.{} - - [21/Nov/2026:{:02}:{:02}:{:02} +0000] \"{} /shop/{}/item/{} HTTP/1.1\" {status} {size} \"https://example.com/shop/{}\" \"{} v{}\"",
+        client / 250,
+        (client / 10) % 25,
+        client % 250,
+        (secs / 3600) % 24,
+        (secs / 60) % 60,
+        secs % 60,
+        if path % 7 == 0 { "POST" } else { "GET" },
+        path / 30,
+        path,
+        path / 30,
+        AGENTS[(agent % 4) as usize],
+        agent / 4,
+    )
+}
