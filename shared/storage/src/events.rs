@@ -554,18 +554,19 @@ fn finish(mut out: Vec<StoredEvent>, direction: Direction) -> Vec<StoredEvent> {
 }
 
 fn read_chunk(mut item: Item) -> Result<Chunk, ApiError> {
-    let num = |item: &Item, k: &str| -> Result<i64, ApiError> {
-        match item.get(k) {
-            Some(AttributeValue::N(v)) => v.parse().map_err(ApiError::internal),
-            _ => Err(ApiError::internal(format!("chunk without {k}"))),
-        }
+    // Optional attributes are looked up without building an error: an internal error is logged
+    // when built, and a chunk without a TTL is normal.
+    let optional = |item: &Item, k: &str| match item.get(k) {
+        Some(AttributeValue::N(v)) => v.parse::<i64>().ok(),
+        _ => None,
     };
+    let num = |item: &Item, k: &str| optional(item, k).ok_or_else(|| ApiError::internal(format!("chunk without {k}")));
     let first = num(&item, "minTs")?;
     let last = num(&item, "maxTs")?;
     let ingestion = num(&item, "ingestion")?;
     let raw = num(&item, "raw")? as usize;
-    let expires_at = num(&item, EXPIRES_AT).ok();
-    let format = num(&item, "fmt").unwrap_or(1);
+    let expires_at = optional(&item, EXPIRES_AT);
+    let format = optional(&item, "fmt").unwrap_or(1);
     let id = match item.get(SK) {
         Some(AttributeValue::S(sk)) => sk.rsplit('#').next().unwrap_or_default().to_owned(),
         _ => String::new(),
