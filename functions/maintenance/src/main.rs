@@ -21,7 +21,12 @@ async fn main() -> Result<(), Error> {
             tracing::error!(error = %e, "worker run failed");
             Error::from(e.to_string())
         })?;
-        tracing::info!(?report, "worker run");
+        // Every run is logged at debug (one every few seconds under scripts/serve); work done at info.
+        if report == maintenance::Report::default() {
+            tracing::debug!("worker run: no jobs");
+        } else {
+            tracing::info!(?report, "worker run");
+        }
         Ok::<_, Error>(serde_json::to_value(report)?)
     }))
     .await
