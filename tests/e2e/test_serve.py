@@ -40,8 +40,11 @@ class Stack:
         self.out = open(os.path.join(self.data, "serve.out"), "a+")
         self.mark = len(Path(self.out.name).read_text())
         # Its own process group, like a shell job: Ctrl-C reaches the whole group.
+        # SIGINT back to its default first: a shell that starts with it ignored (as background jobs
+        # of a non-interactive shell do) cannot trap it, and Ctrl-C would not reach serve's cleanup.
         self.proc = subprocess.Popen([str(ROOT / "scripts" / "serve")], env=env, stdout=self.out,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+                                     stderr=subprocess.STDOUT, start_new_session=True,
+                                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.time() + 900
         while time.time() < deadline:
             if self.proc.poll() is not None:
