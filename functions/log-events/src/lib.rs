@@ -162,27 +162,26 @@ impl LogEvents {
         // No stored event is later than this: each was at most 2 h ahead of its ingestion.
         let newest = hi.min(now.saturating_add(MAX_FUTURE_MS + 1));
 
+        // Named streams; for a bounded window, only the streams with events in it, from the
+        // group's active hours; otherwise every stream.
         let names = match &cmd.streams {
-            Some(names) => names.clone(),
-            // A bounded window: only the streams with events in it, from the group's active
-            // hours, instead of a read of every stream.
-            None if newest.saturating_sub(lo) <= ACTIVE_WINDOW_MAX => {
-                self.store.active_streams(id, &group, lo, newest, cmd.prefix.as_deref(), FILTER_MAX_STREAMS).await?
-            }
-            None => Vec::new(),
+            Some(names) => Some(names.clone()),
+            None if newest.saturating_sub(lo) <= ACTIVE_WINDOW_MAX => Some(
+                self.store.active_streams(id, &group, lo, newest, cmd.prefix.as_deref(), FILTER_MAX_STREAMS).await?,
+            ),
+            None => None,
         };
-        let mut streams = if cmd.streams.is_some() || !names.is_empty() {
+        let mut streams = match names {
             // Read them in parallel, not one round trip after another.
-            let gets = names.iter().map(|n| self.store.get_stream(id, &group, n));
-            let mut found = Vec::new();
-            for s in futures::future::join_all(gets).await {
-                found.extend(s?);
+            Some(names) => {
+                let gets = names.iter().map(|n| self.store.get_stream(id, &group, n));
+                let mut found = Vec::new();
+                for s in futures::future::join_all(gets).await {
+                    found.extend(s?);
+                }
+                found
             }
-            found
-        } else if newest.saturating_sub(lo) <= ACTIVE_WINDOW_MAX {
-            Vec::new()
-        } else {
-            self.store.all_streams(id, &group, cmd.prefix.as_deref(), FILTER_MAX_STREAMS).await?
+            None => self.store.all_streams(id, &group, cmd.prefix.as_deref(), FILTER_MAX_STREAMS).await?,
         };
         streams.sort_by(|a, b| a.id.cmp(&b.id));
         streams.dedup_by(|a, b| a.id == b.id);

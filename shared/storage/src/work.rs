@@ -86,6 +86,24 @@ impl Job {
     fn key(&self) -> keys::Key {
         keys::work(&self.identity(), self.kind.as_str(), &self.resource)
     }
+
+    fn item(&self) -> Result<Item, ApiError> {
+        let mut item = to_item(self)?;
+        item.extend(self.key().item());
+        item.insert("type".into(), s("job"));
+        Ok(item)
+    }
+}
+
+/// A write conditional on the job's generation: false when the job was queued again meanwhile.
+fn unless_superseded<T, E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static>(
+    result: Result<T, aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>>,
+) -> Result<bool, ApiError> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if condition_failed(&e) => Ok(false),
+        Err(e) => Err(internal(e)),
+    }
 }
 
 /// How much one worker run may do.
@@ -143,10 +161,7 @@ impl Store {
             cursor_chunk: None,
             active_phase: false,
         };
-        let mut item = to_item(&job)?;
-        item.extend(job.key().item());
-        item.insert("type".into(), s("job"));
-        let put = Put::builder().table_name(self.table()).set_item(Some(item)).build().map_err(internal)?;
+        let put = Put::builder().table_name(self.table()).set_item(Some(job.item()?)).build().map_err(internal)?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
@@ -219,23 +234,16 @@ impl Store {
 
     /// Writes the job's progress unless it was queued again meanwhile. False when superseded.
     async fn save_job(&self, job: &Job) -> Result<bool, ApiError> {
-        let mut item = to_item(job)?;
-        item.extend(job.key().item());
-        item.insert("type".into(), s("job"));
         let result = self
             .client()
             .put_item()
             .table_name(self.table())
-            .set_item(Some(item))
+            .set_item(Some(job.item()?))
             .condition_expression("generation = :g")
             .expression_attribute_values(":g", s(&job.generation))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(internal(e)),
-        }
+        unless_superseded(result)
     }
 
     async fn delete_job(&self, job: &Job) -> Result<bool, ApiError> {
@@ -248,11 +256,7 @@ impl Store {
             .expression_attribute_values(":g", s(&job.generation))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(internal(e)),
-        }
+        unless_superseded(result)
     }
 
     /// One retention pass from the job's cursor: true when every chunk and active-hour item of
