@@ -1,5 +1,6 @@
 //! PutLogEvents and GetLogEvents through the real aws-sdk-cloudwatchlogs client.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use logbook_tests::logs::types::InputLogEvent;
 use logbook_tests::{err, logs_client};
 
@@ -261,6 +262,24 @@ async fn retention_hides_and_deletes_start_empty() {
     c.delete_log_stream().log_group_name("g").log_stream_name("s").send().await.unwrap();
     c.create_log_stream().log_group_name("g").log_stream_name("s").send().await.unwrap();
     assert!(messages().await.is_empty(), "a re-created stream starts empty");
+
+    // The group as well, right after writes that let this instance remember its id.
+    let put =
+        |m: &'static str| c.put_log_events().log_group_name("g").log_stream_name("s").log_events(ev(now, m)).send();
+    put("old incarnation").await.unwrap();
+    c.delete_log_group().log_group_name("g").send().await.unwrap();
+    assert_eq!(
+        err(put("into the void").await),
+        ("ResourceNotFoundException".into(), "The specified log group does not exist.".into())
+    );
+    c.create_log_group().log_group_name("g").send().await.unwrap();
+    assert_eq!(
+        err(put("no stream yet").await),
+        ("ResourceNotFoundException".into(), "The specified log stream does not exist.".into())
+    );
+    c.create_log_stream().log_group_name("g").log_stream_name("s").send().await.unwrap();
+    put("reborn").await.unwrap();
+    assert_eq!(messages().await, ["reborn"], "a re-created group starts empty");
 }
 
 async fn filter_all(
@@ -399,4 +418,104 @@ async fn filter_over_a_window_reads_only_the_streams_active_in_it() {
     c.delete_log_stream().log_group_name("g").log_stream_name("quiet-05").send().await.unwrap();
     let (old, _) = filter_all(&c, |f| f.start_time(now - 2 * DAY - HOUR).end_time(now - DAY)).await;
     assert_eq!(old.len(), 29);
+}
+
+/// Today's AWS takes events of up to 1 MB (the whole batch). One that does not compress is larger
+/// than a DynamoDB item: it is stored as a chunk plus part items and reads back whole, in order.
+#[tokio::test]
+async fn one_megabyte_events_span_items_and_read_back_whole() {
+    let (c, account) = logs_client();
+    setup(&c).await;
+    let now = now_ms();
+    // Letters from a PRNG: ~6 bits each, so zstd leaves ~3/4 of the megabyte.
+    let mut x = 88_172_645_463_325_252u64;
+    let noise: String = (0..1_048_550 - 5)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[(x % 64) as usize])
+        })
+        .collect();
+    let big = format!("BIG1 {noise}");
+    assert_eq!(big.len() + 26, 1_048_576);
+    let put = |events: Vec<InputLogEvent>| {
+        c.put_log_events().log_group_name("g").log_stream_name("s").set_log_events(Some(events)).send()
+    };
+    put(vec![ev(now - 2, "before")]).await.unwrap();
+    put(vec![ev(now - 1, big.clone())]).await.unwrap();
+    put(vec![ev(now, "after")]).await.unwrap();
+    let over = put(vec![ev(now, format!("{big}x"))]).await;
+    assert_eq!(
+        err(over),
+        ("InvalidParameterException".into(), "Upload too large: 1048577 bytes exceeds limit of 1048576".into())
+    );
+
+    // Stored over several items, each under DynamoDB's 400 KB, each with the chunk's TTL once a
+    // retention is set and the background worker has moved them.
+    let id = logbook_protocol::Identity {
+        account_id: account.clone(),
+        region: "us-east-1".into(),
+        access_key_id: None,
+        user_name: None,
+    };
+    c.put_retention_policy().log_group_name("g").retention_in_days(7).send().await.unwrap();
+    let worker = maintenance::Worker {
+        store: logbook_tests::store(),
+        settle: std::time::Duration::ZERO,
+        scope: Some(id.clone()),
+    };
+    worker.run(std::time::Instant::now() + std::time::Duration::from_secs(60), 1_000).await.unwrap();
+    let store = logbook_tests::store();
+    let group = store.require_group(&id, "g").await.unwrap();
+    let stream = store.get_stream(&id, &group, "s").await.unwrap().unwrap();
+    let items: Vec<_> = logbook_tests::dynamodb()
+        .query()
+        .table_name(store.table())
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S(logbook_storage::keys::events(&id, &stream.id)))
+        .consistent_read(true)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap();
+    let kind = |i: &std::collections::HashMap<String, AttributeValue>| i["type"].as_s().unwrap().clone();
+    let parts = items.iter().filter(|i| kind(i) == "part").count();
+    assert!(parts >= 2, "a ~790 KB frame needs its chunk item and at least two parts: {parts}");
+    for i in &items {
+        let size: usize = i.iter().map(|(k, v)| k.len() + v.as_b().map_or(16, |b| b.as_ref().len())).sum();
+        assert!(size < 350 * 1024, "{} item of {size} bytes", kind(i));
+        let max: i64 = i["maxTs"].as_n().unwrap().parse().unwrap();
+        let ttl: i64 = i["expiresAt"].as_n().unwrap().parse().unwrap();
+        assert_eq!(Some(ttl), logbook_storage::events::chunk_expiry(max, Some(7)), "{} item", kind(i));
+    }
+
+    // Forward through the SDK's paginator: a 1 MB page holds the big event alone.
+    let mut seen = Vec::new();
+    let mut p =
+        c.get_log_events().log_group_name("g").log_stream_name("s").start_from_head(true).into_paginator().send();
+    while let Some(page) = p.next().await {
+        seen.extend(page.unwrap().events().iter().map(|e| e.message().unwrap().to_owned()));
+    }
+    assert_eq!(seen.len(), 3);
+    assert_eq!((seen[0].as_str(), seen[2].as_str()), ("before", "after"));
+    assert!(seen[1] == big, "the 1 MB event reads back byte for byte");
+
+    // Backward from the end, and found by FilterLogEvents.
+    let newest = c.get_log_events().log_group_name("g").log_stream_name("s").send().await.unwrap();
+    assert_eq!(newest.events().len(), 1, "'after' and the big event exceed 1 MB together");
+    let older = c
+        .get_log_events()
+        .log_group_name("g")
+        .log_stream_name("s")
+        .next_token(newest.next_backward_token().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(older.events().len() == 1 && older.events()[0].message() == Some(big.as_str()));
+    let found = c.filter_log_events().log_group_name("g").filter_pattern("BIG1").send().await.unwrap();
+    assert_eq!(found.events().len(), 1);
+    assert!(found.events()[0].message() == Some(big.as_str()));
 }

@@ -128,7 +128,7 @@ async fn main() {
             let (accepted, _) = req.validate().unwrap().accept(now, None).unwrap();
             let mut compressed = 0;
             for c in logbook_storage::events::chunks(&accepted) {
-                compressed += logbook_storage::events::encode_chunk(c).unwrap().len();
+                compressed += logbook_storage::events::encode_chunk(c).unwrap().blob.len();
             }
             cpu.push(t.elapsed());
             assert!(compressed > 0);

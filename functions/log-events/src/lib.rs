@@ -4,8 +4,8 @@ use logbook_model::TokenCodec;
 use logbook_model::events::{
     FilterLogEventsRequest, GetLogEventsRequest, MAX_BATCH_BYTES, MAX_FUTURE_MS, PutLogEventsRequest,
 };
-use logbook_model::logs::{LogGroup, LogStream, STREAM_MISSING};
-use logbook_protocol::{Action, ApiError, Call, Dispatch, Group, Identity};
+use logbook_model::logs::LogStream;
+use logbook_protocol::{Action, ApiError, Call, Dispatch, Group};
 use logbook_storage::events::{Direction, Pos};
 use logbook_storage::{Store, now_millis};
 use serde_json::{Value, json};
@@ -48,18 +48,6 @@ impl FilterPos {
 }
 
 impl LogEvents {
-    async fn group_and_stream(
-        &self,
-        id: &Identity,
-        group: &str,
-        stream: &str,
-    ) -> Result<(LogGroup, LogStream), ApiError> {
-        let group = self.store.require_group(id, group).await?;
-        let stream =
-            self.store.get_stream(id, &group, stream).await?.ok_or_else(|| ApiError::not_found(STREAM_MISSING))?;
-        Ok((group, stream))
-    }
-
     /// `f/…` or `b/…`: the direction and a signed position, bound to the stream incarnation.
     fn token(&self, scope: &str, direction: Direction, pos: &Pos) -> String {
         let prefix = if direction == Direction::Forward { "f/" } else { "b/" };
@@ -87,7 +75,7 @@ impl Dispatch for LogEvents {
         match call.action {
             Action::PutLogEvents => {
                 let cmd = call.decode::<PutLogEventsRequest>()?.validate()?;
-                let (group, stream) = self.group_and_stream(id, &cmd.group, &cmd.stream).await?;
+                let (group, stream) = self.store.group_and_stream(id, &cmd.group, &cmd.stream).await?;
                 let now = now_millis();
                 let (events, rejected) = cmd.accept(now, group.retention_in_days)?;
                 // AWS ignores sequence tokens; it still hands one out.
@@ -103,7 +91,7 @@ impl Dispatch for LogEvents {
             }
             Action::GetLogEvents => {
                 let cmd = call.decode::<GetLogEventsRequest>()?.validate()?;
-                let (group, stream) = self.group_and_stream(id, &cmd.group, &cmd.stream).await?;
+                let (group, stream) = self.store.group_and_stream(id, &cmd.group, &cmd.stream).await?;
                 let now = now_millis();
                 let scope = format!("GetLogEvents|{}|{}|{}", id.account_id, id.region, stream.id);
                 let (direction, from) = match &cmd.next_token {

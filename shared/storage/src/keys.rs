@@ -102,6 +102,11 @@ pub fn chunk(first_event: i64, chunk_id: &str) -> String {
     format!("{:013}#{chunk_id}", first_event.max(0))
 }
 
+/// The `n`th (from 1) part item of a chunk larger than one item: right after its chunk, in order.
+pub fn chunk_part(chunk_sk: &str, n: usize) -> String {
+    format!("{chunk_sk}#{n:03}")
+}
+
 /// Which streams of a group have events in which hour: one small item per (hour, stream), so
 /// FilterLogEvents over a time window finds the streams worth reading with one query instead of
 /// one per stream.

@@ -28,6 +28,10 @@ pub struct Store {
     /// (stream id, hour) pairs whose active-hour item this instance already wrote: a warm
     /// function writes each once, not once per PutLogEvents.
     active_written: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<(String, i64)>>>,
+    /// Group ids by group key, as this instance last read them: lets PutLogEvents and
+    /// GetLogEvents read the group and the stream (keyed by the group's id) in one round trip.
+    /// Only a hint: the group is read alongside and its id checked.
+    group_ids: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
 }
 
 /// Capacity units DynamoDB reports as consumed by the event paths (PutLogEvents, reads), for
@@ -54,7 +58,13 @@ impl Meter {
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Store { client, table: table.into(), meter: None, active_written: Default::default() }
+        Store {
+            client,
+            table: table.into(),
+            meter: None,
+            active_written: Default::default(),
+            group_ids: Default::default(),
+        }
     }
 
     /// The SDK's usual configuration chain (`AWS_ENDPOINT_URL_DYNAMODB` points it at a local
