@@ -6,9 +6,11 @@ running, and starts it again to see the data survive.
 """
 import json
 import os
+import random
 import shutil
 import signal
 import socket
+import string
 import subprocess
 import tempfile
 import time
@@ -134,6 +136,22 @@ def test_boto3(stack):
     assert [(m["eventNumber"], m["extractedValues"]["$size"]) for m in tested] == [(1, "99")]
     # Another account (a 12-digit access key names it) sees none of it.
     assert logs(key="210987654321").describe_log_groups()["logGroups"] == []
+
+
+def test_one_megabyte_event_through_the_router(stack):
+    # Today's AWS takes events up to 1 MB; one that does not compress spans several items.
+    c = logs()
+    c.create_log_group(logGroupName="big")
+    c.create_log_stream(logGroupName="big", logStreamName="s")
+    rng = random.Random(7)
+    message = "".join(rng.choices(string.ascii_letters + string.digits + "+/", k=1_048_550))
+    now = int(time.time() * 1000)
+    c.put_log_events(logGroupName="big", logStreamName="s", logEvents=[{"timestamp": now, "message": message}])
+    with pytest.raises(c.exceptions.InvalidParameterException):
+        c.put_log_events(logGroupName="big", logStreamName="s",
+                         logEvents=[{"timestamp": now, "message": message + "x"}])
+    events = c.get_log_events(logGroupName="big", logStreamName="s", startFromHead=True)["events"]
+    assert len(events) == 1 and events[0]["message"] == message
 
 
 def test_curl_sigv4(stack):
