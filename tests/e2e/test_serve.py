@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PORT = int(os.environ.get("LOGBOOK_E2E_PORT", "9710"))
 DDB_PORT = int(os.environ.get("LOGBOOK_E2E_DYNAMODB_PORT", "8710"))
 S3_PORT = int(os.environ.get("LOGBOOK_E2E_S3_PORT", "8711"))
+WATCH_PORT = int(os.environ.get("LOGBOOK_E2E_WATCH_PORT", "9711"))
 ENDPOINT = f"http://127.0.0.1:{PORT}"
 CREDS = {"AWS_ACCESS_KEY_ID": "AKIDE2E", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_DEFAULT_REGION": "us-east-1"}
 
@@ -36,7 +37,7 @@ class Stack:
 
     def start(self):
         env = dict(os.environ, LOGBOOK_PORT=str(PORT), LOGBOOK_DYNAMODB_PORT=str(DDB_PORT),
-                   LOGBOOK_S3_PORT=str(S3_PORT), LOGBOOK_DATA_DIR=self.data,
+                   LOGBOOK_S3_PORT=str(S3_PORT), LOGBOOK_WATCH_PORT=str(WATCH_PORT), LOGBOOK_DATA_DIR=self.data,
                    # The background worker: every 2 s, final passes without waiting.
                    LOGBOOK_WORKER_INTERVAL="2", LOGBOOK_SETTLE_SECONDS="0")
         self.out = open(os.path.join(self.data, "serve.out"), "a+")
@@ -77,7 +78,7 @@ def port_open(port):
 def leftovers(data):
     """Processes that mention this stack's ports or data folder."""
     out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    marks = (f"-port {DDB_PORT}", f"--invoke-port {PORT}", f"-p {S3_PORT}", f"127.0.0.1:{PORT}", data)
+    marks = (f"-port {DDB_PORT}", f"--invoke-port {WATCH_PORT}", f"-p {S3_PORT}", f"127.0.0.1:{PORT}", data)
     return [l for l in out.splitlines() if any(m in l for m in marks) and "pytest" not in l]
 
 
@@ -140,7 +141,7 @@ def test_boto3(stack):
 
 def test_one_megabyte_event_through_the_router(stack):
     # Today's AWS takes events up to 1 MB; one that does not compress spans several items.
-    c = logs()
+    c = logs(key="300000000001")  # an account of its own
     c.create_log_group(logGroupName="big")
     c.create_log_stream(logGroupName="big", logStreamName="s")
     rng = random.Random(7)
@@ -222,8 +223,8 @@ def test_background_worker_applies_retention_and_reclaims(stack):
     while items(FilterExpression="pk = :w", ExpressionAttributeValues={":w": {"S": "work"}}):
         assert time.time() < deadline, "the worker never emptied its queue"
         time.sleep(1)
-    chunks = items(FilterExpression="#t = :c", ExpressionAttributeNames={"#t": "type"},
-                   ExpressionAttributeValues={":c": {"S": "chunk"}})
+    chunks = items(FilterExpression="#t = :c AND NOT begins_with(pk, :big)", ExpressionAttributeNames={"#t": "type"},
+                   ExpressionAttributeValues={":c": {"S": "chunk"}, ":big": {"S": "300000000001#"}})
     assert len(chunks) == 1, "the deleted stream's chunk was reclaimed"
     ttl = int(chunks[0]["expiresAt"]["N"])
     assert ttl > time.time() + 7 * 86400, "the new retention reached the stored chunk"
@@ -234,7 +235,7 @@ def test_ctrl_c_stops_everything_and_data_survives_a_restart(stack):
     stack.ctrl_c()
     assert stack.proc.returncode is not None
     time.sleep(1)
-    assert not port_open(PORT) and not port_open(DDB_PORT)
+    assert not port_open(PORT) and not port_open(DDB_PORT) and not port_open(WATCH_PORT)
     assert leftovers(stack.data) == []
     stack.start()
     assert [g["logGroupName"] for g in logs().describe_log_groups()["logGroups"]] == ["app"]
