@@ -100,8 +100,6 @@ fn get_varint(data: &[u8], at: &mut usize) -> Option<u64> {
 /// The newest chunk layout [`encode_chunk`] writes (item attribute `fmt`); chunks without it are
 /// v1. Format 2 frames whole messages, format 3 their space-separated fields; see [`encode_chunk`].
 pub const CHUNK_FORMAT: i64 = 3;
-/// Message bytes a large chunk compresses in both layouts to choose one.
-const SAMPLE_BYTES: usize = 32 * 1024;
 /// Fields per message that format 3 puts in columns of their own; the rest of a longer message
 /// stays together in the last column.
 const FIELDS: usize = 32;
@@ -122,27 +120,12 @@ pub struct Encoded {
 ///   field *i* of every message stored together. Log lines share a shape, so a column holds
 ///   like with like (all the timestamps, all the request ids) and zstd finds ~30% more on
 ///   structured lines. Free text compresses worse that way, hence the choice per chunk.
+///
+/// Both frames are compressed in full (~0.6 ms per 300 KB each): choosing on the first 32 KB
+/// picked the whole layout for short and web-access lines, where the field one saves 15–33%.
 pub fn encode_chunk(events: &[Event]) -> Result<Encoded, ApiError> {
     let (whole, fields) = frames(events);
     let compress = |raw: &[u8]| zstd::bulk::compress(raw, ZSTD_LEVEL).map_err(ApiError::internal);
-    if whole.len() > SAMPLE_BYTES * 2 {
-        // Large chunks choose on their first events: one full compression instead of two.
-        let mut bytes = 0;
-        let mut n = 0;
-        for e in events {
-            bytes += e.message.len();
-            if n > 0 && bytes > SAMPLE_BYTES {
-                break;
-            }
-            n += 1;
-        }
-        let (a, b) = frames(&events[..n]);
-        return Ok(if compress(&b)?.len() < compress(&a)?.len() {
-            Encoded { blob: compress(&fields)?, format: 3, raw_len: fields.len() }
-        } else {
-            Encoded { blob: compress(&whole)?, format: 2, raw_len: whole.len() }
-        });
-    }
     let (a, b) = (compress(&whole)?, compress(&fields)?);
     Ok(if b.len() < a.len() {
         Encoded { blob: b, format: 3, raw_len: fields.len() }
@@ -870,7 +853,6 @@ mod tests {
                 )
             })
             .collect();
-        assert!(frames(&lines).0.len() > SAMPLE_BYTES * 2, "large enough to choose on a sample");
         assert_eq!(round_trip(&lines).format, 3);
         let prose: Vec<Event> = (0..2000)
             .map(|i: u64| {
@@ -879,10 +861,8 @@ mod tests {
                 ev(i as i64, &(0..n).map(|k| words[(i as usize * 3 + k * 5) % 9]).collect::<Vec<_>>().join(" "))
             })
             .collect();
-        // Up to 64 KB of frame both layouts are compressed whole; the smaller is kept.
         let encoded = round_trip(&prose);
         let (whole, fields) = frames(&prose);
-        assert!(whole.len() < SAMPLE_BYTES * 2);
         let smaller = [whole, fields].iter().map(|raw| zstd::bulk::compress(raw, ZSTD_LEVEL).unwrap().len()).min();
         assert_eq!(Some(encoded.blob.len()), smaller, "the smaller layout is kept");
     }
