@@ -239,7 +239,8 @@ pub fn decode_chunk(blob: &[u8], first: i64, raw_len: usize, format: i64) -> Res
     }
     let mut next = vec![0usize; FIELDS];
     for c in &counts {
-        let mut message = String::with_capacity(64);
+        let len = (0..*c).map(|i| lens[i][next[i]]).sum::<usize>() + c - 1;
+        let mut message = String::with_capacity(len);
         for i in 0..*c {
             if i > 0 {
                 message.push(' ');
