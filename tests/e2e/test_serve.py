@@ -14,6 +14,8 @@ import string
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import boto3
@@ -177,6 +179,12 @@ def test_per_group_path_and_router_errors(stack):
         capture_output=True, text=True, check=True)
     body, status = r.stdout.rsplit("\n", 1)
     assert status == "400" and json.loads(body)["__type"] == "UnknownOperationException"
+    # What API Gateway itself answers: no route, and a body no Lambda event can carry.
+    for path, size, status, message in (("/nope", 2, 404, "Not Found"), ("/", 5 << 20, 413, "Request Entity Too Large")):
+        req = urllib.request.Request(f"{ENDPOINT}{path}", data=b"{" + b" " * (size - 2) + b"}", method="POST")
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(req, timeout=60)
+        assert e.value.code == status and json.loads(e.value.read())["message"] == message
 
 
 def test_cloudtrail(stack):

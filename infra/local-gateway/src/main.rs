@@ -52,9 +52,18 @@ fn reply(status: StatusCode, headers: &[(&str, &str)], body: impl Into<Bytes>) -
     r.body(Full::new(body.into())).unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
-/// API Gateway's own answers when there is no route, or the function failed.
+/// The largest request body whose event fits Lambda's 6 MB invocation payload.
+const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// API Gateway's own answers when there is no route, the request is too large, or the function
+/// failed.
 fn gateway_error(status: StatusCode) -> Response<Full<Bytes>> {
-    let message = if status == StatusCode::NOT_FOUND { "Not Found" } else { "Internal Server Error" };
+    let message = match status {
+        StatusCode::NOT_FOUND => "Not Found",
+        StatusCode::PAYLOAD_TOO_LARGE => "Request Entity Too Large",
+        StatusCode::BAD_REQUEST => "Bad Request",
+        _ => "Internal Server Error",
+    };
     reply(status, &[("content-type", "application/json")], json!({ "message": message }).to_string())
 }
 
@@ -133,6 +142,10 @@ impl Gateway {
         };
         if parts.uri.path().starts_with("/2015-03-31/") {
             return self.pass_through(parts, body).await;
+        }
+        // Lambda takes at most 6 MB of event, and the body travels base64-encoded in it.
+        if body.len() > MAX_BODY {
+            return gateway_error(StatusCode::PAYLOAD_TOO_LARGE);
         }
         let Some(function) = function_for(parts.uri.path()).filter(|_| parts.method == Method::POST) else {
             return gateway_error(StatusCode::NOT_FOUND);
