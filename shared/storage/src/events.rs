@@ -475,17 +475,9 @@ impl Store {
         let mut start: Option<Item> = None;
         loop {
             let page = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .key_condition_expression("pk = :pk AND sk BETWEEN :a AND :b")
-                .expression_attribute_values(":pk", s(keys::active(id, &group.id)))
-                .expression_attribute_values(":a", s(&from))
-                .expression_attribute_values(":b", s(&to))
+                .between(&keys::active(id, &group.id), &from, &to)
                 .projection_expression("sk")
-                .consistent_read(true)
                 .set_exclusive_start_key(start.take())
-                .set_return_consumed_capacity(self.wants_capacity())
                 .send()
                 .await
                 .map_err(internal)?;
@@ -636,18 +628,10 @@ impl Store {
         let mut start_key: Option<Item> = None;
         loop {
             let page = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .key_condition_expression("pk = :pk AND sk BETWEEN :a AND :b")
-                .expression_attribute_values(":pk", s(&pk))
-                .expression_attribute_values(":a", s(&from_sk))
-                .expression_attribute_values(":b", s(&to_sk))
+                .between(&pk, &from_sk, &to_sk)
                 .scan_index_forward(direction == Direction::Forward)
                 .limit(CHUNKS_PER_QUERY)
                 .set_exclusive_start_key(start_key.take())
-                .consistent_read(true)
-                .set_return_consumed_capacity(self.wants_capacity())
                 .send()
                 .await
                 .map_err(internal)?;
@@ -755,6 +739,19 @@ impl ChunkMeta {
 }
 
 impl Store {
+    /// A strongly consistent, metered query of `pk`'s items with `a <= sk <= b`.
+    fn between(&self, pk: &str, a: &str, b: &str) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client()
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("pk = :pk AND sk BETWEEN :a AND :b")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":a", s(a))
+            .expression_attribute_values(":b", s(b))
+            .consistent_read(true)
+            .set_return_consumed_capacity(self.wants_capacity())
+    }
+
     /// Decodes a chunk item, with the part items of a chunk larger than one item.
     async fn load_chunk(&self, pk: &str, meta: ChunkMeta, mut item: Item) -> Result<Chunk, ApiError> {
         let mut data = match item.remove("data") {
@@ -763,19 +760,7 @@ impl Store {
         };
         if meta.parts > 0 {
             let (from, to) = (keys::chunk_part(&meta.sk, 1), keys::chunk_part(&meta.sk, meta.parts));
-            let page = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .key_condition_expression("pk = :pk AND sk BETWEEN :a AND :b")
-                .expression_attribute_values(":pk", s(pk))
-                .expression_attribute_values(":a", s(&from))
-                .expression_attribute_values(":b", s(&to))
-                .consistent_read(true)
-                .set_return_consumed_capacity(self.wants_capacity())
-                .send()
-                .await
-                .map_err(internal)?;
+            let page = self.between(pk, &from, &to).send().await.map_err(internal)?;
             self.count(false, page.consumed_capacity());
             let items = page.items.unwrap_or_default();
             // Written in one transaction with the chunk: a missing part is corruption.
