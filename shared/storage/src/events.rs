@@ -371,18 +371,8 @@ impl Store {
                         Ok(TransactWriteItem::builder().put(put).build())
                     })
                     .collect::<Result<Vec<_>, ApiError>>()?;
-                let out = self
-                    .client()
-                    .transact_write_items()
-                    .set_transact_items(Some(puts))
-                    .set_return_consumed_capacity(self.wants_capacity())
-                    .send()
-                    .await
-                    .map_err(internal)?;
-                for c in out.consumed_capacity() {
-                    self.count(true, Some(c));
-                }
-                Ok(())
+                // A fresh ULID never exists already: a failed condition would be a broken id source.
+                self.transact(&puts, |_| ApiError::internal("event chunk id already in use")).await
             }
         });
         // The stream's metadata is written alongside the chunks, not after them: one round trip

@@ -181,9 +181,20 @@ impl Store {
     /// Runs a transaction: `None` when it committed, `Some(i)` when item `i`'s condition failed.
     pub(crate) async fn transact_raw(&self, items: &[TransactWriteItem]) -> Result<Option<usize>, ApiError> {
         for attempt in 0..CONFLICT_ATTEMPTS {
-            let result = self.client().transact_write_items().set_transact_items(Some(items.to_vec())).send().await;
+            let result = self
+                .client()
+                .transact_write_items()
+                .set_transact_items(Some(items.to_vec()))
+                .set_return_consumed_capacity(self.wants_capacity())
+                .send()
+                .await;
             let reasons = match result {
-                Ok(_) => return Ok(None),
+                Ok(out) => {
+                    for c in out.consumed_capacity() {
+                        self.count(true, Some(c));
+                    }
+                    return Ok(None);
+                }
                 Err(SdkError::ServiceError(e)) => match e.err() {
                     TransactWriteItemsError::TransactionCanceledException(c) => c.cancellation_reasons().to_vec(),
                     TransactWriteItemsError::TransactionInProgressException(_) => Vec::new(),
