@@ -460,7 +460,7 @@ async fn one_megabyte_events_span_items_and_read_back_whole() {
         user_name: None,
     };
     c.put_retention_policy().log_group_name("g").retention_in_days(7).send().await.unwrap();
-    let worker = maintenance::Worker {
+    let worker = logbook_maintenance::Worker {
         store: logbook_tests::store(),
         settle: std::time::Duration::ZERO,
         scope: Some(id.clone()),

@@ -5,13 +5,13 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use logbook_maintenance::{Report, Worker};
 use logbook_protocol::Identity;
 use logbook_storage::events::chunk_expiry;
 use logbook_storage::keys;
 use logbook_storage::work::JobKind;
 use logbook_tests::logs::types::{InputLogEvent, MetricTransformation};
 use logbook_tests::{dynamodb, logs, logs_client, store};
-use maintenance::{Report, Worker};
 
 const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;

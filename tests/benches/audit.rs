@@ -49,7 +49,7 @@ async fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    let groups = log_groups::LogGroups { store: store(), tokens: TokenCodec::new(b"bench") };
+    let groups = logbook_log_groups::LogGroups { store: store(), tokens: TokenCodec::new(b"bench") };
     let audit = AuditLog::new(store());
 
     println!("## audit cost per call (in-process pipeline, DynamoDB Local)\n");
@@ -84,7 +84,7 @@ async fn main() {
 
     println!("## LookupEvents latency by history size (records over 90 days)\n");
     println!("| history | lookup | n | mean | p50 | p95 |\n|---|---|---|---|---|---|");
-    let lookup = lookup::Lookup { store: store(), tokens: TokenCodec::new(b"bench") };
+    let lookup = logbook_lookup::Lookup { store: store(), tokens: TokenCodec::new(b"bench") };
     let now = logbook_storage::now_millis();
     for size in sizes {
         let account = new_account();

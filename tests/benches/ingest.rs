@@ -60,9 +60,9 @@ fn summary(mut v: Vec<Duration>) -> String {
 }
 
 async fn setup(
-    events: &log_events::LogEvents,
-    groups: &log_groups::LogGroups,
-    streams: &log_streams::LogStreams,
+    events: &logbook_log_events::LogEvents,
+    groups: &logbook_log_groups::LogGroups,
+    streams: &logbook_log_streams::LogStreams,
 ) -> String {
     let _ = events;
     let account = new_account();
@@ -86,9 +86,9 @@ async fn main() {
         .collect();
     let meter = Arc::new(Meter::default());
     let tokens = TokenCodec::new(b"bench");
-    let events = log_events::LogEvents { store: store().with_meter(meter.clone()), tokens: tokens.clone() };
-    let groups = log_groups::LogGroups { store: store(), tokens: tokens.clone() };
-    let streams = log_streams::LogStreams { store: store(), tokens };
+    let events = logbook_log_events::LogEvents { store: store().with_meter(meter.clone()), tokens: tokens.clone() };
+    let groups = logbook_log_groups::LogGroups { store: store(), tokens: tokens.clone() };
+    let streams = logbook_log_streams::LogStreams { store: store(), tokens };
     let audit = AuditLog::new(store());
     let now = logbook_storage::now_millis();
 

@@ -73,7 +73,7 @@ fn sdk_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: Debug + '
 
 /// The log-events pipeline as its function runs it (same code, same audit sink, same table).
 struct InProcess {
-    events: log_events::LogEvents,
+    events: logbook_log_events::LogEvents,
     audit: AuditLog,
     ids: IdentityConfig,
 }
@@ -243,7 +243,7 @@ async fn main() {
     let routed = client(&logbook);
     let moto_client = client(&moto);
     let in_process = InProcess {
-        events: log_events::LogEvents { store: store(), tokens: logbook_model::TokenCodec::from_env() },
+        events: logbook_log_events::LogEvents { store: store(), tokens: logbook_model::TokenCodec::from_env() },
         audit: AuditLog::new(store()),
         ids: IdentityConfig::from_env(),
     };

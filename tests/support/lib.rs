@@ -22,19 +22,23 @@ use logbook_storage::audit::AuditLog;
 
 pub use aws_sdk_cloudwatchlogs as logs;
 
+pub mod policy;
+
 /// The DynamoDB Local endpoint `scripts/test` started.
 pub fn dynamodb_endpoint() -> String {
     std::env::var("LOGBOOK_TEST_DYNAMODB").unwrap_or_else(|_| "http://127.0.0.1:8000".to_owned())
 }
 
-pub fn dynamodb() -> aws_sdk_dynamodb::Client {
-    let conf = aws_sdk_dynamodb::Config::builder()
+fn dynamodb_config() -> aws_sdk_dynamodb::config::Builder {
+    aws_sdk_dynamodb::Config::builder()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "test"))
         .endpoint_url(dynamodb_endpoint())
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(conf)
+}
+
+pub fn dynamodb() -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::from_conf(dynamodb_config().build())
 }
 
 /// The local S3-compatible server (moto) `scripts/test` started, for CreateTrail's bucket check.
@@ -53,18 +57,45 @@ pub fn s3() -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(conf)
 }
 
+fn table_name() -> String {
+    std::env::var("LOGBOOK_TABLE").unwrap_or_else(|_| "logbook".to_owned())
+}
+
+/// A store with every permission, for tests that set up or inspect the table.
 pub fn store() -> Store {
-    Store::new(dynamodb(), std::env::var("LOGBOOK_TABLE").unwrap_or_else(|_| "logbook".to_owned()))
+    Store::new(dynamodb(), table_name())
+}
+
+/// The store a deployed function would have: every DynamoDB call it makes is checked against
+/// its policy in `template.yaml`, and refused (the call fails) when the policy does not allow it.
+pub fn store_for(binary: &str) -> Store {
+    let client = aws_sdk_dynamodb::Client::from_conf(
+        dynamodb_config().interceptor(policy::PolicyCheck::for_function(binary)).build(),
+    );
+    Store::new(client, table_name())
+}
+
+/// A group function served in-process, with the audit sink its pipeline writes through (on the
+/// same checked store, as deployed).
+struct Served<D> {
+    group: D,
+    audit: AuditLog,
+}
+
+impl<D> Served<D> {
+    fn new(binary: &str, make: impl FnOnce(Store) -> D) -> Served<D> {
+        let store = store_for(binary);
+        Served { audit: AuditLog::new(store.clone()), group: make(store) }
+    }
 }
 
 struct Groups {
-    log_groups: log_groups::LogGroups,
-    log_streams: log_streams::LogStreams,
-    log_events: log_events::LogEvents,
-    metric_filters: metric_filters::MetricFilters,
-    trails: trails::Trails,
-    lookup: lookup::Lookup,
-    audit: AuditLog,
+    log_groups: Served<logbook_log_groups::LogGroups>,
+    log_streams: Served<logbook_log_streams::LogStreams>,
+    log_events: Served<logbook_log_events::LogEvents>,
+    metric_filters: Served<logbook_metric_filters::MetricFilters>,
+    trails: Served<logbook_trails::Trails>,
+    lookup: Served<logbook_lookup::Lookup>,
     ids: IdentityConfig,
 }
 
@@ -77,14 +108,20 @@ async fn serve(
     let body = if bytes.is_empty() { lambda_http::Body::Empty } else { lambda_http::Body::Binary(bytes.to_vec()) };
     let req = lambda_http::Request::from_parts(parts, body);
     let target = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let ids = &groups.ids;
+    // Exhaustive over the catalogue's groups: a new group does not compile until it is served here.
     let resp = match Target::parse(target.as_deref()) {
         Target::Known(a) => match a.group() {
-            Some(Group::LogGroups) => handle(&groups.log_groups, &groups.ids, &groups.audit, req).await,
-            Some(Group::LogStreams) => handle(&groups.log_streams, &groups.ids, &groups.audit, req).await,
-            Some(Group::LogEvents) => handle(&groups.log_events, &groups.ids, &groups.audit, req).await,
-            Some(Group::MetricFilters) => handle(&groups.metric_filters, &groups.ids, &groups.audit, req).await,
-            Some(Group::Trails) => handle(&groups.trails, &groups.ids, &groups.audit, req).await,
-            Some(Group::Lookup) => handle(&groups.lookup, &groups.ids, &groups.audit, req).await,
+            Some(g) => match g {
+                Group::LogGroups => handle(&groups.log_groups.group, ids, &groups.log_groups.audit, req).await,
+                Group::LogStreams => handle(&groups.log_streams.group, ids, &groups.log_streams.audit, req).await,
+                Group::LogEvents => handle(&groups.log_events.group, ids, &groups.log_events.audit, req).await,
+                Group::MetricFilters => {
+                    handle(&groups.metric_filters.group, ids, &groups.metric_filters.audit, req).await
+                }
+                Group::Trails => handle(&groups.trails.group, ids, &groups.trails.audit, req).await,
+                Group::Lookup => handle(&groups.lookup.group, ids, &groups.lookup.audit, req).await,
+            },
             None => encode("in-process", Err(unknown_operation(target.as_deref().unwrap_or("")))),
         },
         Target::Unknown(t) => encode("in-process", Err(unknown_operation(&t))),
@@ -103,14 +140,20 @@ pub fn endpoint() -> &'static str {
             let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
             rt.block_on(async move {
                 let tokens = TokenCodec::new(b"test-token-key");
+                let t = || tokens.clone();
                 let groups: &'static Groups = Box::leak(Box::new(Groups {
-                    log_groups: log_groups::LogGroups { store: store(), tokens: tokens.clone() },
-                    log_streams: log_streams::LogStreams { store: store(), tokens: tokens.clone() },
-                    log_events: log_events::LogEvents { store: store(), tokens: tokens.clone() },
-                    metric_filters: metric_filters::MetricFilters { store: store(), tokens: tokens.clone() },
-                    trails: trails::Trails { store: store(), s3: s3() },
-                    lookup: lookup::Lookup { store: store(), tokens },
-                    audit: AuditLog::new(store()),
+                    log_groups: Served::new("log-groups", |store| logbook_log_groups::LogGroups { store, tokens: t() }),
+                    log_streams: Served::new("log-streams", |store| logbook_log_streams::LogStreams {
+                        store,
+                        tokens: t(),
+                    }),
+                    log_events: Served::new("log-events", |store| logbook_log_events::LogEvents { store, tokens: t() }),
+                    metric_filters: Served::new("metric-filters", |store| logbook_metric_filters::MetricFilters {
+                        store,
+                        tokens: t(),
+                    }),
+                    trails: Served::new("trails", |store| logbook_trails::Trails { store, s3: s3() }),
+                    lookup: Served::new("lookup", |store| logbook_lookup::Lookup { store, tokens: t() }),
                     ids: IdentityConfig {
                         keys: [
                             ("AKIDALICE", "444455556666", "alice"),

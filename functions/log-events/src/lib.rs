@@ -5,8 +5,9 @@ use logbook_model::events::{
     FilterLogEventsRequest, GetLogEventsRequest, MAX_BATCH_BYTES, MAX_FUTURE_MS, PutLogEventsRequest,
 };
 use logbook_model::logs::LogStream;
-use logbook_protocol::{Action, ApiError, Call, Dispatch, Group};
-use logbook_storage::events::{Direction, Pos};
+use logbook_model::token::Pager;
+use logbook_protocol::{ApiError, Call, Dispatch, ops};
+use logbook_storage::events::{Direction, Pos, Read};
 use logbook_storage::{Store, now_millis};
 use serde_json::{Value, json};
 
@@ -47,105 +48,110 @@ impl FilterPos {
     }
 }
 
-impl LogEvents {
-    /// `f/…` or `b/…`: the direction and a signed position, bound to the stream incarnation.
-    fn token(&self, scope: &str, direction: Direction, pos: &Pos) -> String {
-        let prefix = if direction == Direction::Forward { "f/" } else { "b/" };
-        format!("{prefix}{}", self.tokens.seal(scope, pos))
-    }
+/// `f/…` or `b/…`: the direction and a signed position, bound to the stream incarnation.
+fn seal_position(pager: &Pager<'_>, direction: Direction, pos: &Pos) -> String {
+    let prefix = if direction == Direction::Forward { "f/" } else { "b/" };
+    format!("{prefix}{}", pager.seal(pos))
+}
 
-    fn open_token(&self, scope: &str, token: &str) -> Result<(Direction, Pos), ApiError> {
-        let invalid = || ApiError::invalid_parameter("The specified nextToken is invalid.");
-        let (direction, rest) = match token.split_at_checked(2) {
-            Some(("f/", rest)) => (Direction::Forward, rest),
-            Some(("b/", rest)) => (Direction::Backward, rest),
-            _ => return Err(invalid()),
-        };
-        Ok((direction, self.tokens.open(scope, rest).map_err(|_| invalid())?))
-    }
+fn open_position(pager: &Pager<'_>, token: &str) -> Result<(Direction, Pos), ApiError> {
+    let invalid = || ApiError::invalid_parameter("The specified nextToken is invalid.");
+    let (direction, rest) = match token.split_at_checked(2) {
+        Some(("f/", rest)) => (Direction::Forward, rest),
+        Some(("b/", rest)) => (Direction::Backward, rest),
+        _ => return Err(invalid()),
+    };
+    Ok((direction, pager.open(rest)?))
 }
 
 impl Dispatch for LogEvents {
-    fn group(&self) -> Group {
-        Group::LogEvents
-    }
+    type Op = ops::LogEvents;
 
-    async fn dispatch(&self, call: &Call) -> Result<Value, ApiError> {
-        let id = &call.identity;
-        match call.action {
-            Action::PutLogEvents => {
-                let cmd = call.decode::<PutLogEventsRequest>()?.validate()?;
-                let (group, stream) = self.store.group_and_stream(id, &cmd.group, &cmd.stream).await?;
-                let now = now_millis();
-                let (events, rejected) = cmd.accept(now, group.retention_in_days)?;
-                // AWS ignores sequence tokens; it still hands one out.
-                let token = format!("{:056}", u128::from(ulid::Ulid::new()) % 10u128.pow(38));
-                if !events.is_empty() {
-                    self.store.put_events(id, &group, &stream, &events, now, &token).await?;
-                }
-                let mut body = json!({ "nextSequenceToken": token });
-                if !rejected.is_empty() {
-                    body["rejectedLogEventsInfo"] = serde_json::to_value(&rejected).map_err(ApiError::internal)?;
-                }
-                Ok(body)
-            }
-            Action::GetLogEvents => {
-                let cmd = call.decode::<GetLogEventsRequest>()?.validate()?;
-                let (group, stream) = self.store.group_and_stream(id, &cmd.group, &cmd.stream).await?;
-                let now = now_millis();
-                let scope = format!("GetLogEvents|{}|{}|{}", id.account_id, id.region, stream.id);
-                let (direction, from) = match &cmd.next_token {
-                    Some(t) => self.open_token(&scope, t)?,
-                    None if cmd.start_from_head => (Direction::Forward, Pos::start()),
-                    None => (Direction::Backward, Pos::end()),
-                };
-                // Events past the group's retention are hidden even before DynamoDB deletes them.
-                let floor = group.retention_in_days.map_or(0, |d| now - d * DAY);
-                let lo = cmd.start.unwrap_or(0).max(floor);
-                let hi = cmd.end.unwrap_or(i64::MAX);
-                let events = self
-                    .store
-                    .read_events(id, &stream, lo, hi, &from, direction, cmd.limit, MAX_BATCH_BYTES, now)
-                    .await?;
-                let (forward, backward) = match (events.first(), events.last()) {
-                    (Some(first), Some(last)) => (
-                        self.token(&scope, Direction::Forward, &last.pos),
-                        self.token(&scope, Direction::Backward, &first.pos),
-                    ),
-                    // Nothing further: the token sent comes back unchanged (SDK paginators stop
-                    // on it); the other direction continues from the same position.
-                    _ => match (&cmd.next_token, direction) {
-                        (Some(t), Direction::Forward) => (t.clone(), self.token(&scope, Direction::Backward, &from)),
-                        (Some(t), Direction::Backward) => (self.token(&scope, Direction::Forward, &from), t.clone()),
-                        (None, _) => (
-                            self.token(&scope, Direction::Forward, &Pos::start()),
-                            self.token(&scope, Direction::Backward, &Pos::end()),
-                        ),
-                    },
-                };
-                let events: Vec<Value> = events
-                    .iter()
-                    .map(|e| json!({ "timestamp": e.pos.ts, "message": e.message, "ingestionTime": e.ingestion_time }))
-                    .collect();
-                Ok(json!({ "events": events, "nextForwardToken": forward, "nextBackwardToken": backward }))
-            }
-            Action::FilterLogEvents => self.filter(call).await,
-            other => Err(logbook_protocol::pipeline::unknown_operation(other.name())),
+    async fn dispatch(&self, op: ops::LogEvents, call: &Call) -> Result<Value, ApiError> {
+        use ops::LogEvents as Op;
+        match op {
+            Op::FilterLogEvents => self.filter_log_events(call).await,
+            Op::GetLogEvents => self.get_log_events(call).await,
+            Op::PutLogEvents => self.put_log_events(call).await,
         }
     }
 }
 
 impl LogEvents {
-    async fn filter(&self, call: &Call) -> Result<Value, ApiError> {
+    async fn put_log_events(&self, call: &Call) -> Result<Value, ApiError> {
+        let id = &call.identity;
+        let cmd = call.decode::<PutLogEventsRequest>()?.validate()?;
+        let (group, stream) = self.store.group_and_stream(id, &cmd.group, &cmd.stream).await?;
+        let now = now_millis();
+        let (events, rejected) = cmd.accept(now, group.retention_in_days)?;
+        // AWS ignores sequence tokens; it still hands one out.
+        let token = format!("{:056}", u128::from(ulid::Ulid::new()) % 10u128.pow(38));
+        if !events.is_empty() {
+            self.store.put_events(id, &group, &stream, &events, now, &token).await?;
+        }
+        let mut body = json!({ "nextSequenceToken": token });
+        if !rejected.is_empty() {
+            body["rejectedLogEventsInfo"] = serde_json::to_value(&rejected).map_err(ApiError::internal)?;
+        }
+        Ok(body)
+    }
+
+    async fn get_log_events(&self, call: &Call) -> Result<Value, ApiError> {
+        let id = &call.identity;
+        let cmd = call.decode::<GetLogEventsRequest>()?.validate()?;
+        let (group, stream) = self.store.group_and_stream(id, &cmd.group, &cmd.stream).await?;
+        let now = now_millis();
+        let pager = self.tokens.pager(call.action, id, &stream.id);
+        let (direction, from) = match &cmd.next_token {
+            Some(t) => open_position(&pager, t)?,
+            None if cmd.start_from_head => (Direction::Forward, Pos::start()),
+            None => (Direction::Backward, Pos::end()),
+        };
+        let read = Read {
+            stream: &stream,
+            lo: cmd.start.unwrap_or(0).max(group.retention_floor(now)),
+            hi: cmd.end.unwrap_or(i64::MAX),
+            from: &from,
+            direction,
+            limit: cmd.limit,
+            max_bytes: MAX_BATCH_BYTES,
+            now,
+        };
+        let events = self.store.read_events(id, &read).await?;
+        let (forward, backward) = match (events.first(), events.last()) {
+            (Some(first), Some(last)) => (
+                seal_position(&pager, Direction::Forward, &last.pos),
+                seal_position(&pager, Direction::Backward, &first.pos),
+            ),
+            // Nothing further: the token sent comes back unchanged (SDK paginators stop on it);
+            // the other direction continues from the same position.
+            _ => match (&cmd.next_token, direction) {
+                (Some(t), Direction::Forward) => (t.clone(), seal_position(&pager, Direction::Backward, &from)),
+                (Some(t), Direction::Backward) => (seal_position(&pager, Direction::Forward, &from), t.clone()),
+                (None, _) => (
+                    seal_position(&pager, Direction::Forward, &Pos::start()),
+                    seal_position(&pager, Direction::Backward, &Pos::end()),
+                ),
+            },
+        };
+        let events: Vec<Value> = events
+            .iter()
+            .map(|e| json!({ "timestamp": e.pos.ts, "message": e.message, "ingestionTime": e.ingestion_time }))
+            .collect();
+        Ok(json!({ "events": events, "nextForwardToken": forward, "nextBackwardToken": backward }))
+    }
+}
+
+impl LogEvents {
+    async fn filter_log_events(&self, call: &Call) -> Result<Value, ApiError> {
         let id = &call.identity;
         let cmd = call.decode::<FilterLogEventsRequest>()?.validate()?;
         let group = self.store.require_group(id, &cmd.group).await?;
         let now = now_millis();
-        let scope = format!("FilterLogEvents|{}|{}|{}|{}", id.account_id, id.region, group.id, cmd.fingerprint);
-        let after: Option<FilterPos> = cmd.next_token.as_deref().map(|t| self.tokens.open(&scope, t)).transpose()?;
+        let pager = self.tokens.pager(call.action, id, &(&group.id, &cmd.fingerprint));
+        let after: Option<FilterPos> = pager.start(cmd.next_token.as_deref())?;
 
-        let floor = group.retention_in_days.map_or(0, |d| now - d * DAY);
-        let lo = cmd.start.unwrap_or(0).max(floor);
+        let lo = cmd.start.unwrap_or(0).max(group.retention_floor(now));
         let hi = cmd.end.map_or(i64::MAX, |e| e.saturating_add(1));
         // No stored event is later than this: each was at most 2 h ahead of its ingestion.
         let newest = hi.min(now.saturating_add(MAX_FUTURE_MS + 1));
@@ -179,10 +185,21 @@ impl LogEvents {
         // budget bounds how far the merged result is complete.
         let starts: Vec<Pos> =
             streams.iter().map(|s| after.as_ref().map_or_else(Pos::start, |a| a.for_stream(&s.id))).collect();
-        let reads = streams.iter().zip(&starts).map(|(s, from)| {
-            self.store.read_events(id, s, lo, hi, from, Direction::Forward, per_stream, usize::MAX, now)
-        });
-        let results = futures::future::join_all(reads).await;
+        let reads: Vec<Read> = streams
+            .iter()
+            .zip(&starts)
+            .map(|(stream, from)| Read {
+                stream,
+                lo,
+                hi,
+                from,
+                direction: Direction::Forward,
+                limit: per_stream,
+                max_bytes: usize::MAX,
+                now,
+            })
+            .collect();
+        let results = futures::future::join_all(reads.iter().map(|r| self.store.read_events(id, r))).await;
         let mut bound: Option<FilterPos> = None;
         let mut found: Vec<(FilterPos, &LogStream, String, i64)> = Vec::new();
         let mut searched = Vec::new();
@@ -239,7 +256,7 @@ impl LogEvents {
         };
         let mut body = json!({ "events": out, "searchedLogStreams": searched });
         if let Some(n) = next {
-            body["nextToken"] = json!(self.tokens.seal(&scope, &n));
+            body["nextToken"] = json!(pager.seal(&n));
         }
         Ok(body)
     }

@@ -1,4 +1,4 @@
-use log_events::LogEvents;
+use logbook_log_events::LogEvents;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

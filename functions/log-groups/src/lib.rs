@@ -2,11 +2,11 @@
 
 use logbook_model::TokenCodec;
 use logbook_model::logs::{
-    AssociateKmsKeyRequest, CreateLogGroupRequest, DescribeLogGroupsRequest, GroupRequest, LogGroup,
+    AssociateKmsKeyRequest, CreateLogGroupRequest, DescribeLogGroupsRequest, GroupRequest, MAX_TAGS,
     PutRetentionPolicyRequest, TagLogGroupRequest, UntagLogGroupRequest,
 };
 use logbook_model::token::with_next_token;
-use logbook_protocol::{Action, ApiError, Call, Dispatch, Group};
+use logbook_protocol::{ApiError, Call, Dispatch, ops};
 use logbook_storage::groups::GroupChange;
 use logbook_storage::{Store, now_millis};
 use serde_json::{Value, json};
@@ -17,92 +17,96 @@ pub struct LogGroups {
 }
 
 impl Dispatch for LogGroups {
-    fn group(&self) -> Group {
-        Group::LogGroups
+    type Op = ops::LogGroups;
+
+    async fn dispatch(&self, op: ops::LogGroups, call: &Call) -> Result<Value, ApiError> {
+        use ops::LogGroups as Op;
+        match op {
+            Op::AssociateKmsKey => self.associate_kms_key(call).await,
+            Op::CreateLogGroup => self.create_log_group(call).await,
+            Op::DeleteLogGroup => self.delete_log_group(call).await,
+            Op::DeleteRetentionPolicy => self.delete_retention_policy(call).await,
+            Op::DescribeLogGroups => self.describe_log_groups(call).await,
+            Op::DisassociateKmsKey => self.disassociate_kms_key(call).await,
+            Op::ListTagsLogGroup => self.list_tags_log_group(call).await,
+            Op::PutRetentionPolicy => self.put_retention_policy(call).await,
+            Op::TagLogGroup => self.tag_log_group(call).await,
+            Op::UntagLogGroup => self.untag_log_group(call).await,
+        }
+    }
+}
+
+impl LogGroups {
+    async fn create_log_group(&self, call: &Call) -> Result<Value, ApiError> {
+        let group = call.decode::<CreateLogGroupRequest>()?.validate()?.into_group(now_millis());
+        self.store.create_group(&call.identity, &group).await?;
+        Ok(Value::Null)
     }
 
-    async fn dispatch(&self, call: &Call) -> Result<Value, ApiError> {
+    async fn delete_log_group(&self, call: &Call) -> Result<Value, ApiError> {
+        let name = call.decode::<GroupRequest>()?.validate()?;
+        self.store.delete_group(&call.identity, &name).await?;
+        Ok(Value::Null)
+    }
+
+    async fn describe_log_groups(&self, call: &Call) -> Result<Value, ApiError> {
         let id = &call.identity;
-        let store = &self.store;
-        match call.action {
-            Action::CreateLogGroup => {
-                let cmd = call.decode::<CreateLogGroupRequest>()?.validate()?;
-                let group = LogGroup {
-                    id: ulid::Ulid::new().to_string(),
-                    name: cmd.name,
-                    creation_time: now_millis(),
-                    retention_in_days: None,
-                    kms_key_id: cmd.kms_key_id,
-                    tags: cmd.tags,
-                    metric_filter_count: 0,
-                    stored_bytes: 0,
-                };
-                store.create_group(id, &group).await?;
-                Ok(Value::Null)
-            }
-            Action::DeleteLogGroup => {
-                let name = call.decode::<GroupRequest>()?.validate()?;
-                store.delete_group(id, &name).await?;
-                Ok(Value::Null)
-            }
-            Action::DescribeLogGroups => {
-                let cmd = call.decode::<DescribeLogGroupsRequest>()?.validate()?;
-                let scope = format!(
-                    "DescribeLogGroups|{}|{}|{}",
-                    id.account_id,
-                    id.region,
-                    cmd.prefix.as_deref().unwrap_or("")
-                );
-                let after: Option<String> = cmd.next_token.map(|t| self.tokens.open(&scope, &t)).transpose()?;
-                let (groups, more) = store.list_groups(id, cmd.prefix.as_deref(), after.as_deref(), cmd.limit).await?;
-                let next = more.then(|| groups.last().map(|g| self.tokens.seal(&scope, &g.name))).flatten();
-                let views: Vec<_> = groups.iter().map(|g| g.view(&id.region, &id.account_id)).collect();
-                Ok(with_next_token(json!({ "logGroups": views }), next))
-            }
-            Action::PutRetentionPolicy => {
-                let (name, days) = call.decode::<PutRetentionPolicyRequest>()?.validate()?;
-                store.set_retention(id, &name, Some(days)).await?;
-                Ok(Value::Null)
-            }
-            Action::DeleteRetentionPolicy => {
-                let name = call.decode::<GroupRequest>()?.validate()?;
-                store.set_retention(id, &name, None).await?;
-                Ok(Value::Null)
-            }
-            Action::AssociateKmsKey => {
-                let (name, key) = call.decode::<AssociateKmsKeyRequest>()?.validate()?;
-                store.change_group(id, &name, GroupChange::SetKmsKey(key)).await?;
-                Ok(Value::Null)
-            }
-            Action::DisassociateKmsKey => {
-                let name = call.decode::<GroupRequest>()?.validate()?;
-                store.change_group(id, &name, GroupChange::ClearKmsKey).await?;
-                Ok(Value::Null)
-            }
-            Action::TagLogGroup => {
-                let (name, tags) = call.decode::<TagLogGroupRequest>()?.validate()?;
-                let group = store.require_group(id, &name).await?;
-                let total = group.tags.keys().chain(tags.keys()).collect::<std::collections::BTreeSet<_>>().len();
-                if total > logbook_model::logs::MAX_TAGS {
-                    return Err(ApiError::invalid_parameter(format!(
-                        "A log group can have at most {} tags; this request would give it {total}.",
-                        logbook_model::logs::MAX_TAGS
-                    )));
-                }
-                store.change_group(id, &name, GroupChange::Tag(tags.into_iter().collect())).await?;
-                Ok(Value::Null)
-            }
-            Action::UntagLogGroup => {
-                let (name, keys) = call.decode::<UntagLogGroupRequest>()?.validate()?;
-                store.change_group(id, &name, GroupChange::Untag(keys)).await?;
-                Ok(Value::Null)
-            }
-            Action::ListTagsLogGroup => {
-                let name = call.decode::<GroupRequest>()?.validate()?;
-                let group = store.require_group(id, &name).await?;
-                Ok(json!({ "tags": group.tags }))
-            }
-            other => Err(logbook_protocol::pipeline::unknown_operation(other.name())),
+        let cmd = call.decode::<DescribeLogGroupsRequest>()?.validate()?;
+        let pager = self.tokens.pager(call.action, id, &cmd.prefix);
+        let after: Option<String> = pager.start(cmd.next_token.as_deref())?;
+        let (groups, more) = self.store.list_groups(id, cmd.prefix.as_deref(), after.as_deref(), cmd.limit).await?;
+        let next = pager.next(more, groups.last().map(|g| &g.name));
+        let views: Vec<_> = groups.iter().map(|g| g.view(&id.region, &id.account_id)).collect();
+        Ok(with_next_token(json!({ "logGroups": views }), next))
+    }
+
+    async fn put_retention_policy(&self, call: &Call) -> Result<Value, ApiError> {
+        let (name, days) = call.decode::<PutRetentionPolicyRequest>()?.validate()?;
+        self.store.set_retention(&call.identity, &name, Some(days)).await?;
+        Ok(Value::Null)
+    }
+
+    async fn delete_retention_policy(&self, call: &Call) -> Result<Value, ApiError> {
+        let name = call.decode::<GroupRequest>()?.validate()?;
+        self.store.set_retention(&call.identity, &name, None).await?;
+        Ok(Value::Null)
+    }
+
+    async fn associate_kms_key(&self, call: &Call) -> Result<Value, ApiError> {
+        let (name, key) = call.decode::<AssociateKmsKeyRequest>()?.validate()?;
+        self.store.change_group(&call.identity, &name, GroupChange::SetKmsKey(key)).await?;
+        Ok(Value::Null)
+    }
+
+    async fn disassociate_kms_key(&self, call: &Call) -> Result<Value, ApiError> {
+        let name = call.decode::<GroupRequest>()?.validate()?;
+        self.store.change_group(&call.identity, &name, GroupChange::ClearKmsKey).await?;
+        Ok(Value::Null)
+    }
+
+    async fn tag_log_group(&self, call: &Call) -> Result<Value, ApiError> {
+        let id = &call.identity;
+        let (name, tags) = call.decode::<TagLogGroupRequest>()?.validate()?;
+        let group = self.store.require_group(id, &name).await?;
+        let total = group.tags.keys().chain(tags.keys()).collect::<std::collections::BTreeSet<_>>().len();
+        if total > MAX_TAGS {
+            return Err(ApiError::invalid_parameter(format!(
+                "A log group can have at most {MAX_TAGS} tags; this request would give it {total}."
+            )));
         }
+        self.store.change_group(id, &name, GroupChange::Tag(tags.into_iter().collect())).await?;
+        Ok(Value::Null)
+    }
+
+    async fn untag_log_group(&self, call: &Call) -> Result<Value, ApiError> {
+        let (name, keys) = call.decode::<UntagLogGroupRequest>()?.validate()?;
+        self.store.change_group(&call.identity, &name, GroupChange::Untag(keys)).await?;
+        Ok(Value::Null)
+    }
+
+    async fn list_tags_log_group(&self, call: &Call) -> Result<Value, ApiError> {
+        let name = call.decode::<GroupRequest>()?.validate()?;
+        let group = self.store.require_group(&call.identity, &name).await?;
+        Ok(json!({ "tags": group.tags }))
     }
 }

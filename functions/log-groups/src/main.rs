@@ -1,4 +1,4 @@
-use log_groups::LogGroups;
+use logbook_log_groups::LogGroups;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,4 +1,4 @@
-use log_streams::LogStreams;
+use logbook_log_streams::LogStreams;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

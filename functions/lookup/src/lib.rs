@@ -3,7 +3,7 @@
 use logbook_audit::AuditRecord;
 use logbook_model::TokenCodec;
 use logbook_model::cloudtrail::LookupEventsRequest;
-use logbook_protocol::{Action, ApiError, Call, Dispatch, ErrorCode, Group};
+use logbook_protocol::{ApiError, Call, Dispatch, ops};
 use logbook_storage::audit::AuditCursor;
 use logbook_storage::{Store, now_millis};
 use serde_json::{Value, json};
@@ -45,43 +45,40 @@ fn event(r: &AuditRecord) -> Value {
 }
 
 impl Dispatch for Lookup {
-    fn group(&self) -> Group {
-        Group::Lookup
-    }
+    type Op = ops::Lookup;
 
-    async fn dispatch(&self, call: &Call) -> Result<Value, ApiError> {
-        let id = &call.identity;
-        match call.action {
-            Action::LookupEvents => {
-                let cmd = call.decode::<LookupEventsRequest>()?.validate(now_millis())?;
-                let scope = format!("LookupEvents|{}|{}|{}", id.account_id, id.region, cmd.fingerprint);
-                let page: Option<Page> = match &cmd.next_token {
-                    None => None,
-                    Some(t) => Some(self.tokens.open(&scope, t).map_err(|_| {
-                        ApiError::new(
-                            ErrorCode::InvalidNextTokenException,
-                            "Invalid NextToken: it was issued for other parameters, or is not a token.",
-                        )
-                    })?),
-                };
-                let (start, end) = page.as_ref().map_or((cmd.start, cmd.end), |p| (p.start, p.end));
-                let attribute = cmd.attribute.as_ref().map(|(k, v)| (*k, v.as_str()));
-                let (records, more) = self
-                    .store
-                    .lookup_events(id, attribute, start, end, page.as_ref().map(|p| &p.after), cmd.max_results)
-                    .await?;
-                let next = more.then(|| records.last()).flatten().map(|r| {
-                    let after = AuditCursor { time: r.event_time, event_id: r.event_id.clone() };
-                    self.tokens.seal(&scope, &Page { start, end, after })
-                });
-                let events: Vec<Value> = records.iter().map(event).collect();
-                let mut body = json!({ "Events": events });
-                if let Some(t) = next {
-                    body["NextToken"] = json!(t); // CloudTrail's spelling
-                }
-                Ok(body)
-            }
-            other => Err(logbook_protocol::pipeline::unknown_operation(other.name())),
+    async fn dispatch(&self, op: ops::Lookup, call: &Call) -> Result<Value, ApiError> {
+        match op {
+            ops::Lookup::LookupEvents => self.lookup_events(call).await,
         }
+    }
+}
+
+impl Lookup {
+    async fn lookup_events(&self, call: &Call) -> Result<Value, ApiError> {
+        let id = &call.identity;
+        let cmd = call.decode::<LookupEventsRequest>()?.validate(now_millis())?;
+        let pager = self.tokens.pager(call.action, id, &cmd.fingerprint);
+        let page: Option<Page> = pager.start(cmd.next_token.as_deref())?;
+        let (start, end) = page.as_ref().map_or((cmd.start, cmd.end), |p| (p.start, p.end));
+        let attribute = cmd.attribute.as_ref().map(|(k, v)| (*k, v.as_str()));
+        let (records, more) = self
+            .store
+            .lookup_events(id, attribute, start, end, page.as_ref().map(|p| &p.after), cmd.max_results)
+            .await?;
+        let next = pager.next(
+            more,
+            records.last().map(|r| Page {
+                start,
+                end,
+                after: AuditCursor { time: r.event_time, event_id: r.event_id.clone() },
+            }),
+        );
+        let events: Vec<Value> = records.iter().map(event).collect();
+        let mut body = json!({ "Events": events });
+        if let Some(t) = next {
+            body["NextToken"] = json!(t); // CloudTrail's spelling
+        }
+        Ok(body)
     }
 }

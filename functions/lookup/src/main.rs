@@ -1,4 +1,4 @@
-use lookup::Lookup;
+use logbook_lookup::Lookup;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

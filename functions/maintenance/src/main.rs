@@ -1,7 +1,7 @@
 use std::time::{Duration, Instant};
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use maintenance::Worker;
+use logbook_maintenance::Worker;
 use serde_json::Value;
 
 /// Left of the invocation's time when the worker stops taking new steps, so it saves its cursor
@@ -18,11 +18,12 @@ async fn main() -> Result<(), Error> {
         let left = event.context.deadline().duration_since(std::time::SystemTime::now()).unwrap_or_default();
         let deadline = Instant::now() + left.saturating_sub(MARGIN).max(Duration::from_secs(1));
         let report = worker.run(deadline, usize::MAX).await.map_err(|e| {
-            tracing::error!(error = %e, "worker run failed");
+            // The worker's edge: an internal error's detail is logged here, once.
+            tracing::error!(error = %e, detail = e.detail().unwrap_or_default(), "worker run failed");
             Error::from(e.to_string())
         })?;
         // Every run is logged at debug (one every few seconds under scripts/serve); work done at info.
-        if report == maintenance::Report::default() {
+        if report == logbook_maintenance::Report::default() {
             tracing::debug!("worker run: no jobs");
         } else {
             tracing::info!(?report, "worker run");

@@ -1,4 +1,4 @@
-use metric_filters::MetricFilters;
+use logbook_metric_filters::MetricFilters;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

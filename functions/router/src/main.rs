@@ -22,12 +22,18 @@ impl Router {
             }
             Target::Unknown(t) => Err(logbook_protocol::pipeline::unknown_operation(&t)),
         };
-        match group {
-            Ok(group) => {
-                Ok(self.forward(group, event.payload).await.unwrap_or_else(|e| error_response(&request_id, &e)))
-            }
-            Err(e) => Ok(error_response(&request_id, &e)),
-        }
+        let action = match Target::parse(target) {
+            Target::Known(a) => Some(a),
+            Target::Unknown(_) => None,
+        };
+        let result = match group {
+            Ok(group) => self.forward(group, event.payload).await,
+            Err(e) => Err(e),
+        };
+        Ok(result.unwrap_or_else(|e| {
+            logbook_protocol::pipeline::log_error(&request_id, action, &Err(e.clone()));
+            error_response(&request_id, &e)
+        }))
     }
 
     async fn forward(&self, group: Group, payload: Value) -> Result<Value, ApiError> {

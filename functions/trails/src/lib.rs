@@ -4,7 +4,7 @@
 use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::operation::head_bucket::HeadBucketError;
 use logbook_model::cloudtrail::{DescribeTrailsRequest, NameRequest, Trail, TrailRequest, name_or_arn};
-use logbook_protocol::{Action, ApiError, Call, Dispatch, ErrorCode, Group, Identity};
+use logbook_protocol::{ApiError, Call, Dispatch, ErrorCode, Identity, ops};
 use logbook_storage::trails::trail_not_found;
 use logbook_storage::{Store, now_millis};
 use serde_json::{Value, json};
@@ -75,136 +75,115 @@ fn secs(ms: i64) -> f64 {
 }
 
 impl Dispatch for Trails {
-    fn group(&self) -> Group {
-        Group::Trails
+    type Op = ops::Trails;
+
+    async fn dispatch(&self, op: ops::Trails, call: &Call) -> Result<Value, ApiError> {
+        use ops::Trails as Op;
+        match op {
+            Op::CreateTrail => self.create_trail(call).await,
+            Op::DeleteTrail => self.delete_trail(call).await,
+            Op::DescribeTrails => self.describe_trails(call).await,
+            Op::GetTrailStatus => self.get_trail_status(call).await,
+            Op::StartLogging => self.set_logging(call, true).await,
+            Op::StopLogging => self.set_logging(call, false).await,
+            Op::UpdateTrail => self.update_trail(call).await,
+        }
+    }
+}
+
+impl Trails {
+    async fn create_trail(&self, call: &Call) -> Result<Value, ApiError> {
+        let id = &call.identity;
+        let req: TrailRequest = call.decode()?;
+        req.validate(true)?;
+        self.check_bucket(req.s3_bucket_name.as_deref().unwrap_or_default()).await?;
+        let trail = req.into_trail(&id.region);
+        self.store.create_trail(id, &trail).await?;
+        Ok(trail.view(&id.account_id))
     }
 
-    async fn dispatch(&self, call: &Call) -> Result<Value, ApiError> {
+    async fn update_trail(&self, call: &Call) -> Result<Value, ApiError> {
         let id = &call.identity;
-        let store = &self.store;
-        match call.action {
-            Action::CreateTrail => {
-                let req: TrailRequest = call.decode()?;
-                req.validate(true)?;
-                let bucket = req.s3_bucket_name.clone().unwrap_or_default();
-                self.check_bucket(&bucket).await?;
-                let trail = Trail {
-                    name: req.name.unwrap_or_default(),
-                    home_region: id.region.clone(),
-                    s3_bucket_name: bucket,
-                    s3_key_prefix: req.s3_key_prefix,
-                    sns_topic_name: req.sns_topic_name,
-                    include_global_service_events: req.include_global_service_events.unwrap_or(true),
-                    is_multi_region_trail: req.is_multi_region_trail.unwrap_or(false),
-                    log_file_validation_enabled: req.enable_log_file_validation.unwrap_or(false),
-                    cloud_watch_logs_log_group_arn: req.cloud_watch_logs_log_group_arn,
-                    cloud_watch_logs_role_arn: req.cloud_watch_logs_role_arn,
-                    kms_key_id: req.kms_key_id,
-                    is_logging: false,
-                    start_logging_time: None,
-                    stop_logging_time: None,
-                };
-                store.create_trail(id, &trail).await?;
-                Ok(trail.view(&id.account_id))
-            }
-            Action::UpdateTrail => {
-                let req: TrailRequest = call.decode()?;
-                let name = required_name(req.name.clone())?;
-                req.validate(false)?;
-                let mut trail = self.find_home(id, &name).await?;
-                if let Some(b) = req.s3_bucket_name {
-                    self.check_bucket(&b).await?;
-                    trail.s3_bucket_name = b;
-                }
-                // An empty string clears an optional setting, as in AWS.
-                let set = |field: &mut Option<String>, v: Option<String>| {
-                    if let Some(v) = v {
-                        *field = Some(v).filter(|s| !s.is_empty());
-                    }
-                };
-                set(&mut trail.s3_key_prefix, req.s3_key_prefix);
-                set(&mut trail.sns_topic_name, req.sns_topic_name);
-                set(&mut trail.cloud_watch_logs_log_group_arn, req.cloud_watch_logs_log_group_arn);
-                set(&mut trail.cloud_watch_logs_role_arn, req.cloud_watch_logs_role_arn);
-                set(&mut trail.kms_key_id, req.kms_key_id);
-                if let Some(g) = req.include_global_service_events {
-                    trail.include_global_service_events = g;
-                }
-                if let Some(m) = req.is_multi_region_trail {
-                    trail.is_multi_region_trail = m;
-                }
-                if let Some(v) = req.enable_log_file_validation {
-                    trail.log_file_validation_enabled = v;
-                }
-                store.put_trail(id, &trail).await?;
-                Ok(trail.view(&id.account_id))
-            }
-            Action::DeleteTrail => {
-                let name = required_name(call.decode::<NameRequest>()?.name)?;
-                let trail = self.find_home(id, &name).await?;
-                store.delete_trail(id, &trail.name).await?;
-                Ok(Value::Null)
-            }
-            Action::DescribeTrails => {
-                let req: DescribeTrailsRequest = call.decode()?;
-                let shadows = req.include_shadow_trails.unwrap_or(true);
-                let visible: Vec<Trail> = store
-                    .list_trails(id)
-                    .await?
-                    .into_iter()
-                    .filter(|t| t.home_region == id.region || (shadows && t.is_multi_region_trail))
-                    .collect();
-                let chosen: Vec<&Trail> = match &req.trail_name_list {
-                    None => visible.iter().collect(),
-                    Some(list) if list.is_empty() => visible.iter().collect(),
-                    Some(list) => {
-                        let mut wanted = Vec::new();
-                        for n in list {
-                            let (region, name) = name_or_arn(n)?;
-                            wanted.push((region, name));
-                        }
-                        visible
-                            .iter()
-                            .filter(|t| {
-                                wanted
-                                    .iter()
-                                    .any(|(r, n)| *n == t.name && r.as_deref().is_none_or(|r| r == t.home_region))
-                            })
-                            .collect()
-                    }
-                };
-                let list: Vec<Value> = chosen.iter().map(|t| t.view(&id.account_id)).collect();
-                Ok(json!({ "trailList": list }))
-            }
-            Action::GetTrailStatus => {
-                let name = required_name(call.decode::<NameRequest>()?.name)?;
-                let t = self.find(id, &name).await?;
-                let mut v = json!({ "IsLogging": t.is_logging });
-                if let Some(ms) = t.start_logging_time {
-                    v["StartLoggingTime"] = json!(secs(ms));
-                    v["TimeLoggingStarted"] = json!(logbook_audit_time(ms));
-                }
-                if let Some(ms) = t.stop_logging_time {
-                    v["StopLoggingTime"] = json!(secs(ms));
-                    v["TimeLoggingStopped"] = json!(logbook_audit_time(ms));
-                }
-                Ok(v)
-            }
-            Action::StartLogging | Action::StopLogging => {
-                let name = required_name(call.decode::<NameRequest>()?.name)?;
-                let mut trail = self.find_home(id, &name).await?;
-                let start = call.action == Action::StartLogging;
-                trail.is_logging = start;
-                if start {
-                    trail.start_logging_time = Some(now_millis());
-                } else {
-                    trail.stop_logging_time = Some(now_millis());
-                }
-                store.put_trail(id, &trail).await?;
-                Ok(Value::Null)
-            }
-            other => Err(logbook_protocol::pipeline::unknown_operation(other.name())),
+        let req: TrailRequest = call.decode()?;
+        let name = required_name(req.name.clone())?;
+        req.validate(false)?;
+        let mut trail = self.find_home(id, &name).await?;
+        if let Some(b) = &req.s3_bucket_name {
+            self.check_bucket(b).await?;
         }
+        req.apply_to(&mut trail);
+        self.store.put_trail(id, &trail).await?;
+        Ok(trail.view(&id.account_id))
+    }
+
+    async fn delete_trail(&self, call: &Call) -> Result<Value, ApiError> {
+        let id = &call.identity;
+        let name = required_name(call.decode::<NameRequest>()?.name)?;
+        let trail = self.find_home(id, &name).await?;
+        self.store.delete_trail(id, &trail.name).await?;
+        Ok(Value::Null)
+    }
+
+    async fn describe_trails(&self, call: &Call) -> Result<Value, ApiError> {
+        let id = &call.identity;
+        let req: DescribeTrailsRequest = call.decode()?;
+        let shadows = req.include_shadow_trails.unwrap_or(true);
+        let visible: Vec<Trail> = self
+            .store
+            .list_trails(id)
+            .await?
+            .into_iter()
+            .filter(|t| t.home_region == id.region || (shadows && t.is_multi_region_trail))
+            .collect();
+        let chosen: Vec<&Trail> = match &req.trail_name_list {
+            None => visible.iter().collect(),
+            Some(list) if list.is_empty() => visible.iter().collect(),
+            Some(list) => {
+                let mut wanted = Vec::new();
+                for n in list {
+                    let (region, name) = name_or_arn(n)?;
+                    wanted.push((region, name));
+                }
+                visible
+                    .iter()
+                    .filter(|t| {
+                        wanted.iter().any(|(r, n)| *n == t.name && r.as_deref().is_none_or(|r| r == t.home_region))
+                    })
+                    .collect()
+            }
+        };
+        let list: Vec<Value> = chosen.iter().map(|t| t.view(&id.account_id)).collect();
+        Ok(json!({ "trailList": list }))
+    }
+
+    async fn get_trail_status(&self, call: &Call) -> Result<Value, ApiError> {
+        let name = required_name(call.decode::<NameRequest>()?.name)?;
+        let t = self.find(&call.identity, &name).await?;
+        let mut v = json!({ "IsLogging": t.is_logging });
+        if let Some(ms) = t.start_logging_time {
+            v["StartLoggingTime"] = json!(secs(ms));
+            v["TimeLoggingStarted"] = json!(logbook_audit_time(ms));
+        }
+        if let Some(ms) = t.stop_logging_time {
+            v["StopLoggingTime"] = json!(secs(ms));
+            v["TimeLoggingStopped"] = json!(logbook_audit_time(ms));
+        }
+        Ok(v)
+    }
+
+    /// StartLogging (`start`) and StopLogging.
+    async fn set_logging(&self, call: &Call, start: bool) -> Result<Value, ApiError> {
+        let id = &call.identity;
+        let name = required_name(call.decode::<NameRequest>()?.name)?;
+        let mut trail = self.find_home(id, &name).await?;
+        trail.is_logging = start;
+        if start {
+            trail.start_logging_time = Some(now_millis());
+        } else {
+            trail.stop_logging_time = Some(now_millis());
+        }
+        self.store.put_trail(id, &trail).await?;
+        Ok(Value::Null)
     }
 }
 

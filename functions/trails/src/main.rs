@@ -1,4 +1,4 @@
-use trails::Trails;
+use logbook_trails::Trails;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -41,7 +41,7 @@ fn function_for(path: &str) -> Option<&'static str> {
     }
     let name = path.strip_prefix('/')?;
     let name = name.strip_suffix('/').unwrap_or(name);
-    Group::ALL.iter().map(|g| g.bin_name()).find(|n| *n == name)
+    Group::from_bin_name(name).map(Group::bin_name)
 }
 
 fn reply(status: StatusCode, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Response<Full<Bytes>> {
@@ -194,12 +194,65 @@ impl Gateway {
     }
 }
 
+/// The paths and calls that start every function: `POST /` (the router, and behind it the
+/// first group) and each group's own path, each with one of the group's read-only actions. The
+/// calls are unsigned, so they touch no data in any mode: the answer (a 4xx) proves the function
+/// was built and ran. From the catalogue, so a new group is warmed up without a change here.
+fn warm_up_calls() -> Vec<(String, String)> {
+    let probe = |g: Group| {
+        let actions = g.actions();
+        actions.iter().copied().find(|a| a.is_read_only()).unwrap_or(actions[0]).target()
+    };
+    let mut calls = vec![("/".to_owned(), probe(Group::ALL[0]))];
+    calls.extend(Group::ALL.iter().map(|g| (format!("/{}", g.bin_name()), probe(*g))));
+    calls
+}
+
+/// Waits until every function answers (see [`warm_up_calls`]), at most `timeout`.
+async fn warm_up(endpoint: &str, timeout: std::time::Duration) -> Result<(), String> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let client: Upstream = Client::builder(TokioExecutor::new()).build(HttpConnector::new());
+    for (path, target) in warm_up_calls() {
+        loop {
+            let req = Request::post(format!("{endpoint}{path}"))
+                .header("x-amz-target", &target)
+                .header("content-type", "application/x-amz-json-1.1")
+                .body(Full::new(Bytes::from_static(b"{}")))
+                .map_err(|e| e.to_string())?;
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match tokio::time::timeout(left, client.request(req)).await {
+                Ok(Ok(answer)) if answer.status().as_u16() < 500 => break,
+                Ok(_) => {}
+                Err(_) => return Err(format!("{path} ({target}) did not answer in time")),
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(format!("{path} ({target}) did not answer in time"));
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+        eprintln!("{path} ready");
+    }
+    Ok(())
+}
+
 /// usage: local-gateway LISTEN_ADDR UPSTREAM_URL (e.g. 127.0.0.1:9000 http://127.0.0.1:9001)
+///        local-gateway warm-up ENDPOINT [TIMEOUT_SECONDS]
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [cmd, endpoint, rest @ ..] = args.as_slice()
+        && cmd == "warm-up"
+    {
+        let secs = rest.first().and_then(|s| s.parse().ok()).unwrap_or(900);
+        if let Err(e) = warm_up(endpoint.trim_end_matches('/'), std::time::Duration::from_secs(secs)).await {
+            eprintln!("local-gateway: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let [listen, upstream] = args.as_slice() else {
         eprintln!("usage: local-gateway LISTEN_ADDR UPSTREAM_URL (cargo lambda watch's Invoke API)");
+        eprintln!("       local-gateway warm-up ENDPOINT [TIMEOUT_SECONDS]");
         std::process::exit(2);
     };
     let listener = match tokio::net::TcpListener::bind(listen.as_str()).await {
@@ -245,6 +298,19 @@ mod tests {
         ];
         for (path, want) in cases {
             assert_eq!(function_for(path), want, "{path}");
+        }
+    }
+
+    #[test]
+    fn warm_up_reaches_every_function() {
+        let calls = warm_up_calls();
+        assert_eq!(calls[0].0, "/");
+        for g in Group::ALL {
+            let (_, target) = calls.iter().find(|(p, _)| *p == format!("/{}", g.bin_name())).expect("warmed");
+            match logbook_protocol::Target::parse(Some(target)) {
+                logbook_protocol::Target::Known(a) => assert_eq!(a.group(), Some(*g)),
+                other => panic!("{other:?}"),
+            }
         }
     }
 

@@ -39,8 +39,7 @@ pub struct AuditRecord {
 
 /// Actions that change nothing.
 pub fn is_read_only(action: Action) -> bool {
-    let name = action.name();
-    ["Describe", "List", "Get", "Lookup", "Test", "Filter"].iter().any(|p| name.starts_with(p))
+    action.is_read_only()
 }
 
 /// CloudTrail classifies log ingestion and reads as data events, everything else as management.

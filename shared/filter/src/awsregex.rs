@@ -172,17 +172,17 @@ impl Translator<'_> {
             return Err(bad(self));
         }
         self.i += 1;
-        match (min, max, comma) {
-            (None, None, _) => return Err(bad(self)),
+        let quantifier = match (min, max, comma) {
             (Some(m), Some(n), _) if m > n => {
                 return Err(self.err(open, "repetition minimum above its maximum"));
             }
-            (Some(m), _, false) => write!(self.out, "{{{m}}}"),
-            (Some(m), None, true) => write!(self.out, "{{{m},}}"),
-            (m, Some(n), true) => write!(self.out, "{{{},{n}}}", m.unwrap_or(0)),
-            (None, Some(_), false) => unreachable!("max equals min without a comma"),
-        }
-        .expect("writing to a String");
+            (Some(m), _, false) => format!("{{{m}}}"),
+            (Some(m), None, true) => format!("{{{m},}}"),
+            (m, Some(n), true) => format!("{{{},{n}}}", m.unwrap_or(0)),
+            // Without a comma the maximum is the minimum: both absent.
+            (None, _, _) => return Err(bad(self)),
+        };
+        self.out.push_str(&quantifier);
         Ok(())
     }
 

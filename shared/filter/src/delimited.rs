@@ -122,7 +122,9 @@ fn field(p: &mut Parser, before: &[Field]) -> Result<Field, PatternError> {
                 }
             }
             let cond = expr.try_map(&mut |(_, _, cmp)| cmp.ok_or(()));
-            (first, Some(cond.expect("checked above")))
+            let cond =
+                cond.map_err(|()| PatternError::at(start, format!("'{first}' needs an operator inside a condition")))?;
+            (first, Some(cond))
         }
     };
     let duplicate = before.iter().any(|f| matches!(f, Field::Slot { name: Some(n), .. } if **n == *name));
@@ -193,7 +195,7 @@ impl Delimited {
         if segs.len() == 1 {
             return (n == self.fixed && seg_ok(&segs[0], 0)).then(|| vec![0]);
         }
-        let last = segs.last().expect("at least two segments");
+        let last = segs.last()?;
         if n < self.fixed || !seg_ok(&segs[0], 0) || !seg_ok(last, n - last.len()) {
             return None;
         }

@@ -292,6 +292,56 @@ impl TrailRequest {
     }
 }
 
+impl TrailRequest {
+    /// The trail CreateTrail makes (validated with `validate(true)`), homed in `region`; not
+    /// logging until StartLogging, as in AWS.
+    pub fn into_trail(self, region: &str) -> Trail {
+        Trail {
+            name: self.name.unwrap_or_default(),
+            home_region: region.to_owned(),
+            s3_bucket_name: self.s3_bucket_name.unwrap_or_default(),
+            s3_key_prefix: self.s3_key_prefix,
+            sns_topic_name: self.sns_topic_name,
+            include_global_service_events: self.include_global_service_events.unwrap_or(true),
+            is_multi_region_trail: self.is_multi_region_trail.unwrap_or(false),
+            log_file_validation_enabled: self.enable_log_file_validation.unwrap_or(false),
+            cloud_watch_logs_log_group_arn: self.cloud_watch_logs_log_group_arn,
+            cloud_watch_logs_role_arn: self.cloud_watch_logs_role_arn,
+            kms_key_id: self.kms_key_id,
+            is_logging: false,
+            start_logging_time: None,
+            stop_logging_time: None,
+        }
+    }
+
+    /// UpdateTrail: every member present replaces the trail's setting; an empty string clears an
+    /// optional one, as in AWS.
+    pub fn apply_to(self, trail: &mut Trail) {
+        if let Some(b) = self.s3_bucket_name {
+            trail.s3_bucket_name = b;
+        }
+        let set = |field: &mut Option<String>, v: Option<String>| {
+            if let Some(v) = v {
+                *field = Some(v).filter(|s| !s.is_empty());
+            }
+        };
+        set(&mut trail.s3_key_prefix, self.s3_key_prefix);
+        set(&mut trail.sns_topic_name, self.sns_topic_name);
+        set(&mut trail.cloud_watch_logs_log_group_arn, self.cloud_watch_logs_log_group_arn);
+        set(&mut trail.cloud_watch_logs_role_arn, self.cloud_watch_logs_role_arn);
+        set(&mut trail.kms_key_id, self.kms_key_id);
+        if let Some(g) = self.include_global_service_events {
+            trail.include_global_service_events = g;
+        }
+        if let Some(m) = self.is_multi_region_trail {
+            trail.is_multi_region_trail = m;
+        }
+        if let Some(v) = self.enable_log_file_validation {
+            trail.log_file_validation_enabled = v;
+        }
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct NameRequest {

@@ -64,7 +64,15 @@ pub struct LogGroupView {
     pub log_group_arn: String,
 }
 
+const DAY: i64 = 86_400_000;
+
 impl LogGroup {
+    /// The oldest event time still visible at `now`: events past the retention are hidden on
+    /// read, before DynamoDB gets round to deleting them.
+    pub fn retention_floor(&self, now: i64) -> i64 {
+        self.retention_in_days.map_or(0, |d| now.saturating_sub(d.saturating_mul(DAY)))
+    }
+
     pub fn view(&self, region: &str, account: &str) -> LogGroupView {
         LogGroupView {
             log_group_name: self.name.clone(),
@@ -116,6 +124,19 @@ pub struct LogStreamView {
 }
 
 impl LogStream {
+    /// A new, empty stream with a fresh immutable id.
+    pub fn new(name: String, now: i64) -> LogStream {
+        LogStream {
+            id: ulid::Ulid::new().to_string(),
+            name,
+            creation_time: now,
+            first_event_timestamp: None,
+            last_event_timestamp: None,
+            last_ingestion_time: None,
+            upload_sequence_token: None,
+        }
+    }
+
     pub fn view(&self, region: &str, account: &str, group: &str) -> LogStreamView {
         LogStreamView {
             log_stream_name: self.name.clone(),
@@ -162,6 +183,22 @@ pub struct CreateLogGroup {
     pub name: String,
     pub kms_key_id: Option<String>,
     pub tags: BTreeMap<String, String>,
+}
+
+impl CreateLogGroup {
+    /// The new group, with a fresh immutable id.
+    pub fn into_group(self, now: i64) -> LogGroup {
+        LogGroup {
+            id: ulid::Ulid::new().to_string(),
+            name: self.name,
+            creation_time: now,
+            retention_in_days: None,
+            kms_key_id: self.kms_key_id,
+            tags: self.tags,
+            metric_filter_count: 0,
+            stored_bytes: 0,
+        }
+    }
 }
 
 impl CreateLogGroupRequest {

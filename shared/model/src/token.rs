@@ -8,7 +8,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use hmac::{Hmac, Mac};
-use logbook_protocol::ApiError;
+use logbook_protocol::{Action, ApiError, ErrorCode, Identity, Service};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::Sha256;
@@ -53,7 +53,7 @@ impl TokenCodec {
         let (payload, tag) = token.split_once('.').ok_or_else(invalid)?;
         let payload = B64.decode(payload).map_err(|_| invalid())?;
         let tag = B64.decode(tag).map_err(|_| invalid())?;
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).map_err(|_| invalid())?;
         mac.update(scope.as_bytes());
         mac.update(&[0]);
         mac.update(&payload);
@@ -62,6 +62,51 @@ impl TokenCodec {
             return Err(invalid());
         }
         serde_json::from_slice(&payload).map_err(|_| invalid())
+    }
+}
+
+/// The tokens of one listing. Every paginated action gets its tokens here: the scope names the
+/// action, the caller's account and region, and the request's parameters (anything that changes
+/// the listing, such as a prefix or a group's immutable id), so a token only resumes the listing
+/// that issued it; anything else is the action's invalid-token error.
+pub struct Pager<'a> {
+    codec: &'a TokenCodec,
+    scope: String,
+    service: Service,
+}
+
+impl TokenCodec {
+    pub fn pager(&self, action: Action, id: &Identity, params: &impl Serialize) -> Pager<'_> {
+        let params = serde_json::to_string(params).expect("token scopes serialise");
+        let scope = format!("{}|{}|{}|{params}", action.name(), id.account_id, id.region);
+        Pager { codec: self, scope, service: action.service() }
+    }
+}
+
+impl Pager<'_> {
+    /// The cursor a token carries, or the action's invalid-token error.
+    pub fn open<T: DeserializeOwned>(&self, token: &str) -> Result<T, ApiError> {
+        self.codec.open(&self.scope, token).map_err(|e| match self.service {
+            Service::Logs => e,
+            Service::CloudTrail => ApiError::new(
+                ErrorCode::InvalidNextTokenException,
+                "Invalid NextToken: it was issued for other parameters, or is not a token.",
+            ),
+        })
+    }
+
+    /// The cursor of an optional token.
+    pub fn start<T: DeserializeOwned>(&self, token: Option<&str>) -> Result<Option<T>, ApiError> {
+        token.map(|t| self.open(t)).transpose()
+    }
+
+    pub fn seal<T: Serialize>(&self, cursor: &T) -> String {
+        self.codec.seal(&self.scope, cursor)
+    }
+
+    /// A page's next token: a cursor after its last item, when more follow.
+    pub fn next<T: Serialize>(&self, more: bool, last: Option<T>) -> Option<String> {
+        last.filter(|_| more).map(|c| self.seal(&c))
     }
 }
 
@@ -76,6 +121,30 @@ pub fn with_next_token(mut body: serde_json::Value, next: Option<String>) -> ser
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pagers_bind_tokens_to_their_listing() {
+        let c = TokenCodec::new(b"k");
+        let id = |a: &str| Identity {
+            account_id: a.into(),
+            region: "us-east-1".into(),
+            access_key_id: None,
+            user_name: None,
+        };
+        let p = c.pager(Action::DescribeLogGroups, &id("1"), &Some("pre"));
+        let t = p.next(true, Some("g-9")).unwrap();
+        assert_eq!(p.open::<String>(&t).unwrap(), "g-9");
+        assert_eq!(p.next(false, Some("g-9")), None, "the last page has no token");
+        for other in [
+            c.pager(Action::DescribeLogGroups, &id("2"), &Some("pre")),
+            c.pager(Action::DescribeLogGroups, &id("1"), &Some("other")),
+            c.pager(Action::DescribeLogStreams, &id("1"), &Some("pre")),
+        ] {
+            assert_eq!(other.open::<String>(&t).unwrap_err().code, ErrorCode::InvalidParameterException);
+        }
+        let trail = c.pager(Action::LookupEvents, &id("1"), &());
+        assert_eq!(trail.open::<String>(&t).unwrap_err().code, ErrorCode::InvalidNextTokenException);
+    }
 
     #[test]
     fn round_trip_and_tampering() {

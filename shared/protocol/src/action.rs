@@ -20,120 +20,214 @@ impl Service {
     }
 }
 
-/// An action group: one Lambda function with its own least-privilege role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Group {
-    LogGroups,
-    LogStreams,
-    LogEvents,
-    MetricFilters,
-    Trails,
-    Lookup,
-}
-
-impl Group {
-    pub const ALL: &'static [Group] =
-        &[Group::LogGroups, Group::LogStreams, Group::LogEvents, Group::MetricFilters, Group::Trails, Group::Lookup];
-
-    /// The binary (and `cargo lambda watch` function) name, also the per-group HTTP path.
-    pub fn bin_name(self) -> &'static str {
-        match self {
-            Group::LogGroups => "log-groups",
-            Group::LogStreams => "log-streams",
-            Group::LogEvents => "log-events",
-            Group::MetricFilters => "metric-filters",
-            Group::Trails => "trails",
-            Group::Lookup => "lookup",
-        }
-    }
-
-    /// The variable that names the deployed function; unset means the binary name (local).
-    pub fn function_env_var(self) -> &'static str {
-        match self {
-            Group::LogGroups => "LOGBOOK_FUNCTION_LOG_GROUPS",
-            Group::LogStreams => "LOGBOOK_FUNCTION_LOG_STREAMS",
-            Group::LogEvents => "LOGBOOK_FUNCTION_LOG_EVENTS",
-            Group::MetricFilters => "LOGBOOK_FUNCTION_METRIC_FILTERS",
-            Group::Trails => "LOGBOOK_FUNCTION_TRAILS",
-            Group::Lookup => "LOGBOOK_FUNCTION_LOOKUP",
-        }
-    }
-}
-
 macro_rules! catalogue {
-    ($($service:ident $name:ident => $group:expr;)*) => {
-        /// Every action of the CloudWatch Logs (boto3 1.9.42) and CloudTrail APIs.
+    (
+        served { $( $(#[$gdoc:meta])* $group:ident = $bin:literal { $( $service:ident $name:ident ),* $(,)? } )* }
+        unserved { $( $uservice:ident $uname:ident ),* $(,)? }
+    ) => {
+        /// An action group: one Lambda function with its own least-privilege role.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum Action { $($name),* }
+        pub enum Group { $( $(#[$gdoc])* $group ),* }
+
+        impl Group {
+            pub const ALL: &'static [Group] = &[$(Group::$group),*];
+
+            /// The binary (and `cargo lambda watch` function) name, also the per-group HTTP path.
+            pub fn bin_name(self) -> &'static str {
+                match self { $(Group::$group => $bin),* }
+            }
+
+            /// The actions the group serves, in catalogue order.
+            pub fn actions(self) -> &'static [Action] {
+                match self { $(Group::$group => &[$(Action::$name),*]),* }
+            }
+        }
+
+        /// Every action Logbook knows: the CloudWatch Logs (boto3 1.9.42) and CloudTrail APIs.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Action { $($($name,)*)* $($uname,)* }
 
         impl Action {
-            pub const ALL: &'static [Action] = &[$(Action::$name),*];
+            pub const ALL: &'static [Action] = &[$($(Action::$name,)*)* $(Action::$uname,)*];
 
             pub fn name(self) -> &'static str {
-                match self { $(Action::$name => stringify!($name)),* }
+                match self {
+                    $($(Action::$name => stringify!($name),)*)*
+                    $(Action::$uname => stringify!($uname),)*
+                }
             }
 
             pub fn service(self) -> Service {
-                match self { $(Action::$name => Service::$service),* }
+                match self {
+                    $($(Action::$name => Service::$service,)*)*
+                    $(Action::$uname => Service::$uservice,)*
+                }
+            }
+
+            /// Where the action goes: its group's own typed action, or nowhere yet.
+            pub fn route(self) -> Route {
+                match self {
+                    $($(Action::$name => Route::$group(ops::$group::$name),)*)*
+                    $(Action::$uname => Route::Unserved(self),)*
+                }
             }
 
             /// The group that serves the action; `None` while no function serves it yet.
             pub fn group(self) -> Option<Group> {
-                #[allow(unused_imports)]
-                use Group::*;
-                match self { $(Action::$name => $group),* }
+                self.route().group()
             }
+        }
+
+        /// An action resolved to the group that serves it.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Route {
+            $( $group(ops::$group), )*
+            /// Catalogued, but no function serves it yet: `UnknownOperationException`.
+            Unserved(Action),
+        }
+
+        impl Route {
+            pub fn group(self) -> Option<Group> {
+                match self {
+                    $( Route::$group(_) => Some(Group::$group), )*
+                    Route::Unserved(_) => None,
+                }
+            }
+        }
+
+        /// One enum per group holding exactly the actions the catalogue gives it. A group's
+        /// `dispatch` matches on its enum without a catch-all arm, so an action catalogued for a
+        /// group that has no handler for it is a compile error.
+        pub mod ops {
+            use super::{Action, Group, GroupOp};
+            $(
+                #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+                pub enum $group { $($name),* }
+
+                impl From<$group> for Action {
+                    fn from(op: $group) -> Action {
+                        match op { $($group::$name => Action::$name),* }
+                    }
+                }
+
+                impl TryFrom<Action> for $group {
+                    type Error = Action;
+                    fn try_from(a: Action) -> Result<$group, Action> {
+                        match a.route() {
+                            super::Route::$group(op) => Ok(op),
+                            _ => Err(a),
+                        }
+                    }
+                }
+
+                impl GroupOp for $group {
+                    const GROUP: Group = Group::$group;
+                }
+            )*
         }
     };
 }
 
+/// A group's own action type (generated in [`ops`]).
+pub trait GroupOp: Copy + Send + Sync + fmt::Debug + Into<Action> + TryFrom<Action, Error = Action> + 'static {
+    const GROUP: Group;
+}
+
+impl Group {
+    /// The variable that names the deployed function (`LOGBOOK_FUNCTION_LOG_GROUPS`); unset means
+    /// the binary name (local).
+    pub fn function_env_var(self) -> String {
+        format!("LOGBOOK_FUNCTION_{}", self.bin_name().to_ascii_uppercase().replace('-', "_"))
+    }
+
+    /// The group a binary name (or per-group HTTP path segment) names.
+    pub fn from_bin_name(name: &str) -> Option<Group> {
+        Group::ALL.iter().copied().find(|g| g.bin_name() == name)
+    }
+}
+
+// The one catalogue: every action, in the group (function) that serves it. Moving an action into
+// a group makes that group's `dispatch` fail to compile until it has a handler.
 catalogue! {
-    Logs AssociateKmsKey => Some(LogGroups);
-    Logs CancelExportTask => None;
-    Logs CreateExportTask => None;
-    Logs CreateLogGroup => Some(LogGroups);
-    Logs CreateLogStream => Some(LogStreams);
-    Logs DeleteDestination => None;
-    Logs DeleteLogGroup => Some(LogGroups);
-    Logs DeleteLogStream => Some(LogStreams);
-    Logs DeleteMetricFilter => Some(MetricFilters);
-    Logs DeleteResourcePolicy => None;
-    Logs DeleteRetentionPolicy => Some(LogGroups);
-    Logs DeleteSubscriptionFilter => None;
-    Logs DescribeDestinations => None;
-    Logs DescribeExportTasks => None;
-    Logs DescribeLogGroups => Some(LogGroups);
-    Logs DescribeLogStreams => Some(LogStreams);
-    Logs DescribeMetricFilters => Some(MetricFilters);
-    Logs DescribeResourcePolicies => None;
-    Logs DescribeSubscriptionFilters => None;
-    Logs DisassociateKmsKey => Some(LogGroups);
-    Logs FilterLogEvents => Some(LogEvents);
-    Logs GetLogEvents => Some(LogEvents);
-    Logs ListTagsLogGroup => Some(LogGroups);
-    Logs PutDestination => None;
-    Logs PutDestinationPolicy => None;
-    Logs PutLogEvents => Some(LogEvents);
-    Logs PutMetricFilter => Some(MetricFilters);
-    Logs PutResourcePolicy => None;
-    Logs PutRetentionPolicy => Some(LogGroups);
-    Logs PutSubscriptionFilter => None;
-    Logs TagLogGroup => Some(LogGroups);
-    Logs TestMetricFilter => Some(MetricFilters);
-    Logs UntagLogGroup => Some(LogGroups);
-    CloudTrail CreateTrail => Some(Trails);
-    CloudTrail DeleteTrail => Some(Trails);
-    CloudTrail DescribeTrails => Some(Trails);
-    CloudTrail GetTrailStatus => Some(Trails);
-    CloudTrail LookupEvents => Some(Lookup);
-    CloudTrail StartLogging => Some(Trails);
-    CloudTrail StopLogging => Some(Trails);
-    CloudTrail UpdateTrail => Some(Trails);
+    served {
+    LogGroups = "log-groups" {
+        Logs AssociateKmsKey,
+        Logs CreateLogGroup,
+        Logs DeleteLogGroup,
+        Logs DeleteRetentionPolicy,
+        Logs DescribeLogGroups,
+        Logs DisassociateKmsKey,
+        Logs ListTagsLogGroup,
+        Logs PutRetentionPolicy,
+        Logs TagLogGroup,
+        Logs UntagLogGroup,
+    }
+    LogStreams = "log-streams" {
+        Logs CreateLogStream,
+        Logs DeleteLogStream,
+        Logs DescribeLogStreams,
+    }
+    LogEvents = "log-events" {
+        Logs FilterLogEvents,
+        Logs GetLogEvents,
+        Logs PutLogEvents,
+    }
+    MetricFilters = "metric-filters" {
+        Logs DeleteMetricFilter,
+        Logs DescribeMetricFilters,
+        Logs PutMetricFilter,
+        Logs TestMetricFilter,
+    }
+    Trails = "trails" {
+        CloudTrail CreateTrail,
+        CloudTrail DeleteTrail,
+        CloudTrail DescribeTrails,
+        CloudTrail GetTrailStatus,
+        CloudTrail StartLogging,
+        CloudTrail StopLogging,
+        CloudTrail UpdateTrail,
+    }
+    Lookup = "lookup" {
+        CloudTrail LookupEvents,
+    }
+    }
+    unserved {
+        Logs CancelExportTask,
+        Logs CreateExportTask,
+        Logs DeleteDestination,
+        Logs DeleteResourcePolicy,
+        Logs DeleteSubscriptionFilter,
+        Logs DescribeDestinations,
+        Logs DescribeExportTasks,
+        Logs DescribeResourcePolicies,
+        Logs DescribeSubscriptionFilters,
+        Logs PutDestination,
+        Logs PutDestinationPolicy,
+        Logs PutResourcePolicy,
+        Logs PutSubscriptionFilter,
+    }
 }
 
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+impl Action {
+    /// The `X-Amz-Target` header that names the action (the long CloudTrail form, as boto3 and
+    /// the AWS CLI send it).
+    pub fn target(self) -> String {
+        match self.service() {
+            Service::Logs => format!("{LOGS_PREFIX}{}", self.name()),
+            Service::CloudTrail => format!("{}{}", TRAIL_PREFIXES[0], self.name()),
+        }
+    }
+
+    /// Reads and changes nothing (Describe*, Get*, List*, Lookup*, Test*, Filter*).
+    pub fn is_read_only(self) -> bool {
+        let name = self.name();
+        ["Describe", "List", "Get", "Lookup", "Test", "Filter"].iter().any(|p| name.starts_with(p))
     }
 }
 
@@ -208,13 +302,30 @@ mod tests {
                 Service::CloudTrail => format!("CloudTrail_20131101.{a}"),
             };
             assert_eq!(Target::parse(Some(&header)), Target::Known(*a));
+            assert_eq!(Target::parse(Some(&a.target())), Target::Known(*a));
         }
     }
 
     #[test]
     fn every_group_serves_some_action() {
         for g in Group::ALL {
-            assert!(Action::ALL.iter().any(|a| a.group() == Some(*g)), "{g:?} serves nothing");
+            assert!(!g.actions().is_empty(), "{g:?} serves nothing");
+            for a in g.actions() {
+                assert_eq!(a.group(), Some(*g), "{a}");
+            }
+            assert_eq!(Group::from_bin_name(g.bin_name()), Some(*g));
         }
+        let served: usize = Group::ALL.iter().map(|g| g.actions().len()).sum();
+        assert_eq!(served, Action::ALL.iter().filter(|a| a.group().is_some()).count());
+        assert_eq!(Group::LogGroups.function_env_var(), "LOGBOOK_FUNCTION_LOG_GROUPS");
+        assert_eq!(Group::MetricFilters.function_env_var(), "LOGBOOK_FUNCTION_METRIC_FILTERS");
+    }
+
+    #[test]
+    fn group_actions_convert_both_ways() {
+        assert_eq!(ops::LogGroups::try_from(Action::CreateLogGroup), Ok(ops::LogGroups::CreateLogGroup));
+        assert_eq!(ops::LogGroups::try_from(Action::CreateLogStream), Err(Action::CreateLogStream));
+        assert_eq!(Action::from(ops::Lookup::LookupEvents), Action::LookupEvents);
+        assert_eq!(Action::PutSubscriptionFilter.route(), Route::Unserved(Action::PutSubscriptionFilter));
     }
 }

@@ -60,17 +60,25 @@ impl fmt::Display for ErrorCode {
     }
 }
 
-/// An error as the client sees it: `{"__type": code, "message": message}`.
+/// An error as the client sees it: `{"__type": code, "message": message}`. Our own faults also
+/// carry what went wrong (`detail`, never sent): the request pipeline logs it once, at the edge,
+/// with the request id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+    detail: Option<std::sync::Arc<str>>,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into() }
+        ApiError { code, message: message.into(), detail: None }
+    }
+
+    /// What went wrong inside, for the log; `None` for the caller's mistakes.
+    pub fn detail(&self) -> Option<&str> {
+        self.detail.as_deref()
     }
 
     pub fn invalid_parameter(message: impl Into<String>) -> Self {
@@ -81,10 +89,14 @@ impl ApiError {
         ApiError::new(ErrorCode::ResourceNotFoundException, message)
     }
 
-    /// Our own fault: the detail goes to the log, the client gets a generic sentence.
+    /// Our own fault: the client gets a generic sentence; the detail (the source error, with its
+    /// chain when it is an SDK error) travels with the error to be logged where it is answered.
     pub fn internal(detail: impl fmt::Display) -> Self {
-        tracing::error!(%detail, "internal error");
-        ApiError::new(ErrorCode::ServiceUnavailableException, "The service cannot complete the request.")
+        ApiError {
+            code: ErrorCode::ServiceUnavailableException,
+            message: "The service cannot complete the request.".to_owned(),
+            detail: Some(detail.to_string().into()),
+        }
     }
 
     pub fn status(&self) -> u16 {
@@ -107,6 +119,9 @@ mod tests {
         assert_eq!(v["__type"], "ResourceNotFoundException");
         assert_eq!(v["message"], "The specified log group does not exist.");
         assert_eq!(e.status(), 400);
-        assert_eq!(ApiError::internal("boom").status(), 500);
+        let internal = ApiError::internal("boom");
+        assert_eq!(internal.status(), 500);
+        assert_eq!(internal.detail(), Some("boom"));
+        assert!(!internal.to_body().contains("boom"), "the detail never reaches the client");
     }
 }

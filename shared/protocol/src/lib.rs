@@ -9,7 +9,7 @@ pub mod error;
 pub mod identity;
 pub mod pipeline;
 
-pub use action::{Action, Group, Service, Target};
+pub use action::{Action, Group, GroupOp, Route, Service, Target, ops};
 pub use error::{ApiError, ErrorCode};
 pub use identity::{Identity, IdentityConfig};
 pub use pipeline::{AuditSink, Call, Dispatch};

@@ -8,7 +8,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::de::DeserializeOwned;
 
-use crate::action::{Action, Group, Target};
+use crate::action::{Action, GroupOp, Target};
 use crate::error::{ApiError, ErrorCode};
 use crate::identity::{Identity, IdentityConfig};
 
@@ -53,10 +53,11 @@ impl Call {
     }
 }
 
-/// A group function: the actions it serves and how.
+/// A group function: the actions it serves (`Op`, generated from the catalogue) and how. Its
+/// `dispatch` is one exhaustive `match` on `Op`, one named handler per action.
 pub trait Dispatch: Sync {
-    fn group(&self) -> Group;
-    fn dispatch(&self, call: &Call) -> impl Future<Output = Result<serde_json::Value, ApiError>> + Send;
+    type Op: GroupOp;
+    fn dispatch(&self, op: Self::Op, call: &Call) -> impl Future<Output = Result<serde_json::Value, ApiError>> + Send;
 }
 
 /// Where the pipeline records every call it served. Recording is part of the call: the response
@@ -89,20 +90,35 @@ pub async fn handle<D: Dispatch, A: AuditSink>(
     req: Request,
 ) -> Response<Body> {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let result = match prepare(group.group(), ids, &req, &request_id) {
-        Ok(call) => {
-            let outcome = group.dispatch(&call).await;
-            if let Err(e) = &outcome {
-                tracing::info!(action = %call.action, code = %e.code, request_id, "client error");
-            }
+    let result = match prepare::<D::Op>(ids, &req, &request_id) {
+        Ok((op, call)) => {
+            let outcome = group.dispatch(op, &call).await;
+            log_error(&request_id, Some(call.action), &outcome);
             match audit.record(&call, &outcome).await {
                 Ok(()) => outcome,
-                Err(e) => Err(e),
+                Err(e) => {
+                    log_error(&request_id, Some(call.action), &Err(e.clone()));
+                    Err(e)
+                }
             }
         }
-        Err(e) => Err(e),
+        Err(e) => {
+            log_error(&request_id, None, &Err(e.clone()));
+            Err(e)
+        }
     };
     encode(&request_id, result)
+}
+
+/// The one place an error is logged: our faults with their detail (never sent to the client),
+/// the caller's mistakes briefly.
+pub fn log_error(request_id: &str, action: Option<Action>, outcome: &Result<serde_json::Value, ApiError>) {
+    let Err(e) = outcome else { return };
+    let action = action.map(Action::name).unwrap_or("-");
+    match e.detail() {
+        Some(detail) => tracing::error!(action, code = %e.code, request_id, detail, "internal error"),
+        None => tracing::info!(action, code = %e.code, request_id, "client error"),
+    }
 }
 
 /// Serves a group as a Lambda function behind API Gateway (or `cargo lambda watch`).
@@ -117,27 +133,27 @@ pub async fn run<D: Dispatch + 'static, A: AuditSink + 'static>(group: D, audit:
     .await
 }
 
-fn prepare(group: Group, ids: &IdentityConfig, req: &Request, request_id: &str) -> Result<Call, ApiError> {
+fn prepare<Op: GroupOp>(ids: &IdentityConfig, req: &Request, request_id: &str) -> Result<(Op, Call), ApiError> {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    let action = match Target::parse(header("x-amz-target")) {
-        Target::Known(a) if a.group() == Some(group) => a,
-        Target::Known(a) => {
-            return Err(ApiError::new(
+    let op = match Target::parse(header("x-amz-target")) {
+        Target::Known(a) => Op::try_from(a).map_err(|a| {
+            ApiError::new(
                 ErrorCode::UnknownOperationException,
-                format!("The {} function does not serve {a}.", group.bin_name()),
-            ));
-        }
+                format!("The {} function does not serve {a}.", Op::GROUP.bin_name()),
+            )
+        })?,
         Target::Unknown(t) => return Err(unknown_operation(&t)),
     };
     let identity = ids.resolve(req.headers())?;
-    Ok(Call {
-        action,
+    let call = Call {
+        action: op.into(),
         identity,
         request_id: request_id.to_owned(),
         source_ip: source_ip(req),
         user_agent: header("user-agent").map(str::to_owned),
         body: req.body().as_ref().to_vec(),
-    })
+    };
+    Ok((op, call))
 }
 
 /// The error for a target no function serves.
@@ -179,15 +195,13 @@ pub fn encode(request_id: &str, result: Result<serde_json::Value, ApiError>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::action::Group;
+    use crate::action::ops;
 
     struct Echo;
 
     impl Dispatch for Echo {
-        fn group(&self) -> Group {
-            Group::LogGroups
-        }
-        async fn dispatch(&self, call: &Call) -> Result<serde_json::Value, ApiError> {
+        type Op = ops::LogGroups;
+        async fn dispatch(&self, _: ops::LogGroups, call: &Call) -> Result<serde_json::Value, ApiError> {
             let v: serde_json::Value = call.decode()?;
             Ok(serde_json::json!({ "action": call.action.name(), "account": call.identity.account_id, "body": v }))
         }

@@ -8,18 +8,15 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
-use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
 use logbook_audit::AuditRecord;
 use logbook_model::cloudtrail::LookupKey;
 use logbook_protocol::pipeline::AuditSink;
 use logbook_protocol::{ApiError, Call, Identity};
 
-use crate::keys::{self, EXPIRES_AT, PK, SK};
-use crate::{Item, Store, from_item, internal, n, now_millis, s, to_item};
-
-const BATCH_ATTEMPTS: u32 = 8;
+use crate::keys::{self, EXPIRES_AT, Key, Kind, PK, SK, attr};
+use crate::table::{Query, Range, from_item, get_s, n, s, to_item};
+use crate::{Item, Store, lock, now_millis};
 
 /// The pipeline's audit sink, backed by the table.
 pub struct AuditLog {
@@ -46,13 +43,13 @@ impl AuditLog {
         record.insert(PK.into(), s(&record_pk));
         record.insert(SK.into(), s(&sort));
         record.insert(EXPIRES_AT.into(), expires.clone());
-        record.insert("type".into(), s("audit"));
+        record.extend([Kind::Audit.attribute()]);
         let mut items = vec![record];
 
         let pointer = |key: keys::Key| {
             let mut item = key.item();
-            item.insert("rpk".into(), s(&record_pk));
-            item.insert("rsk".into(), s(&sort));
+            item.insert(attr::RECORD_PK.into(), s(&record_pk));
+            item.insert(attr::RECORD_SK.into(), s(&sort));
             item.insert(EXPIRES_AT.into(), expires.clone());
             item
         };
@@ -62,7 +59,7 @@ impl AuditLog {
             items.push(pointer(keys::Key { pk, sk: sort.clone() }));
         }
         let marker = format!("{}|{}|{day}", id.account_id, id.region);
-        if !self.days_written.lock().expect("not poisoned").contains(&marker) {
+        if !lock(&self.days_written).contains(&marker) {
             let mut item = keys::audit_day(id, &day).item();
             item.insert(EXPIRES_AT.into(), expires);
             items.push(item);
@@ -72,12 +69,9 @@ impl AuditLog {
 
     /// Stores one record with its index items.
     pub async fn write(&self, id: &Identity, r: &AuditRecord) -> Result<(), ApiError> {
-        let items = self.items(id, r)?;
-        for chunk in items.chunks(25) {
-            self.store.batch_put(chunk.to_vec()).await?;
-        }
+        self.store.db().batch_put(self.items(id, r)?).await?;
         let marker = format!("{}|{}|{}", id.account_id, id.region, logbook_audit::day(r.event_time));
-        self.days_written.lock().expect("not poisoned").insert(marker);
+        lock(&self.days_written).insert(marker);
         Ok(())
     }
 }
@@ -120,27 +114,6 @@ pub struct AuditCursor {
 }
 
 impl Store {
-    /// Puts items with BatchWriteItem, retrying what DynamoDB leaves unprocessed.
-    pub(crate) async fn batch_put(&self, items: Vec<Item>) -> Result<(), ApiError> {
-        let mut pending: Vec<WriteRequest> = items
-            .into_iter()
-            .map(|item| {
-                let put = PutRequest::builder().set_item(Some(item)).build().map_err(internal)?;
-                Ok(WriteRequest::builder().put_request(put).build())
-            })
-            .collect::<Result<_, ApiError>>()?;
-        for attempt in 0..BATCH_ATTEMPTS {
-            let out =
-                self.client().batch_write_item().request_items(self.table(), pending).send().await.map_err(internal)?;
-            pending = out.unprocessed_items.and_then(|mut m| m.remove(self.table())).unwrap_or_default();
-            if pending.is_empty() {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(10 << attempt.min(6))).await;
-        }
-        Err(ApiError::internal("BatchWriteItem left items unprocessed after retries"))
-    }
-
     /// Records between `start` and `end` (ms, inclusive), newest first, older than `before`,
     /// optionally only those with one attribute value; at most `limit`, and whether more follow.
     pub async fn lookup_events(
@@ -171,27 +144,22 @@ impl Store {
                     None => keys::audit_records(id, &day, shard),
                 };
                 let record_pk = keys::audit_records(id, &day, shard);
-                self.client()
-                    .query()
-                    .table_name(self.table())
-                    .key_condition_expression("pk = :pk AND sk BETWEEN :lo AND :hi")
-                    .expression_attribute_values(":pk", s(pk))
-                    .expression_attribute_values(":lo", s(&lo))
-                    .expression_attribute_values(":hi", s(exclusive.clone().unwrap_or_else(|| hi.clone())))
-                    .projection_expression("sk")
-                    .scan_index_forward(false)
-                    .limit(limit as i32 + 2)
-                    .send()
-                    .map(move |r| r.map(|out| (record_pk, out)).map_err(internal))
+                let upper = exclusive.clone().unwrap_or_else(|| hi.clone());
+                let q = Query::new(pk)
+                    .range(Range::Between(lo.clone(), upper))
+                    .project("sk")
+                    .backward(true)
+                    .limit(limit + 2);
+                async move { self.db().page(&q).await.map(|page| (record_pk, page)) }
             });
             let mut day_found: Vec<(String, String)> = Vec::new();
             for result in futures::future::join_all(queries).await {
-                let (record_pk, out) = result?;
-                for item in out.items.unwrap_or_default() {
-                    if let Some(AttributeValue::S(sk)) = item.get(SK)
-                        && Some(sk) != exclusive.as_ref()
+                let (record_pk, page) = result?;
+                for item in page.items {
+                    if let Some(sk) = get_s(&item, SK)
+                        && Some(sk) != exclusive.as_deref()
                     {
-                        day_found.push((record_pk.clone(), sk.clone()));
+                        day_found.push((record_pk.clone(), sk.to_owned()));
                     }
                 }
             }
@@ -215,20 +183,13 @@ impl Store {
         end: i64,
         before: Option<&AuditCursor>,
     ) -> Result<(Vec<AuditRecord>, bool), ApiError> {
-        let out = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .set_key(Some(keys::audit_event(id, event_id).item()))
-            .send()
-            .await
-            .map_err(internal)?;
-        let Some(pointer) = out.item else { return Ok((Vec::new(), false)) };
-        let (Some(AttributeValue::S(rpk)), Some(AttributeValue::S(rsk))) = (pointer.get("rpk"), pointer.get("rsk"))
-        else {
+        let Some(pointer) = self.db().get_item(&keys::audit_event(id, event_id)).await? else {
             return Ok((Vec::new(), false));
         };
-        let records = self.get_records(&[(rpk.clone(), rsk.clone())]).await?;
+        let (Some(rpk), Some(rsk)) = (get_s(&pointer, attr::RECORD_PK), get_s(&pointer, attr::RECORD_SK)) else {
+            return Ok((Vec::new(), false));
+        };
+        let records = self.get_records(&[(rpk.to_owned(), rsk.to_owned())]).await?;
         let records =
             records.into_iter().filter(|r| r.event_time >= start && r.event_time <= end && before.is_none()).collect();
         Ok((records, false))
@@ -236,57 +197,22 @@ impl Store {
 
     /// Days in [start, end] that have records, newest first.
     async fn audit_days(&self, id: &Identity, start: i64, end: i64) -> Result<Vec<String>, ApiError> {
-        let out = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("pk = :pk AND sk BETWEEN :a AND :b")
-            .expression_attribute_values(":pk", s(keys::audit_days(id)))
-            .expression_attribute_values(":a", s(logbook_audit::day(start)))
-            .expression_attribute_values(":b", s(logbook_audit::day(end)))
-            .scan_index_forward(false)
-            .send()
-            .await
-            .map_err(internal)?;
-        Ok(out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|mut i| match i.remove(SK) {
-                Some(AttributeValue::S(d)) => Some(d),
-                _ => None,
-            })
-            .collect())
+        let q = Query::new(keys::audit_days(id))
+            .range(Range::Between(logbook_audit::day(start), logbook_audit::day(end)))
+            .backward(true);
+        let items = self.db().all(q, usize::MAX).await?;
+        Ok(items.iter().filter_map(|i| get_s(i, SK)).map(str::to_owned).collect())
     }
 
     /// Full records for (pk, sk) keys, in the given order.
     async fn get_records(&self, keys_in_order: &[(String, String)]) -> Result<Vec<AuditRecord>, ApiError> {
-        if keys_in_order.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut wanted: Vec<HashMap<String, AttributeValue>> =
-            keys_in_order.iter().map(|(p, k)| HashMap::from([(PK.into(), s(p)), (SK.into(), s(k))])).collect();
+        let wanted: Vec<Key> = keys_in_order.iter().map(|(pk, sk)| Key { pk: pk.clone(), sk: sk.clone() }).collect();
         let mut got: HashMap<(String, String), AuditRecord> = HashMap::new();
-        for attempt in 0..BATCH_ATTEMPTS {
-            let request = KeysAndAttributes::builder().set_keys(Some(wanted)).build().map_err(internal)?;
-            let out =
-                self.client().batch_get_item().request_items(self.table(), request).send().await.map_err(internal)?;
-            for item in out.responses.and_then(|mut r| r.remove(self.table())).unwrap_or_default() {
-                let key = match (item.get(PK), item.get(SK)) {
-                    (Some(AttributeValue::S(p)), Some(AttributeValue::S(k))) => (p.clone(), k.clone()),
-                    _ => continue,
-                };
-                got.insert(key, from_item(item)?);
-            }
-            wanted = out.unprocessed_keys.and_then(|mut m| m.remove(self.table())).map(|k| k.keys).unwrap_or_default();
-            if wanted.is_empty() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10 << attempt.min(6))).await;
+        for item in self.db().batch_get(&wanted, false).await? {
+            let Some(key) = Key::of(&item) else { continue };
+            got.insert((key.pk, key.sk), from_item(item)?);
         }
         // A pointer without its record (it expired, or was never fully written) is skipped.
         Ok(keys_in_order.iter().filter_map(|k| got.remove(k)).collect())
     }
 }
-
-use futures::FutureExt as _;

@@ -1,21 +1,13 @@
 //! Log group items: create and delete as conditional transactions with the account's group
 //! counter, so two racing creates give one winner and the 5,000 limit holds under concurrency.
 
-use std::time::Duration;
-
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
 use logbook_model::logs::{GROUP_EXISTS, GROUP_MISSING, LogGroup, MAX_LOG_GROUPS};
 use logbook_protocol::{ApiError, ErrorCode, Identity};
 
-use crate::keys;
+use crate::Store;
+use crate::keys::{self, Kind, attr};
+use crate::table::{Created, Expr, Query, Range, Txn, Write, n, s, to_item};
 use crate::work::JobKind;
-use crate::{Store, condition_failed, internal, n, s, to_item};
-
-/// Attempts for a transaction that loses a race on the shared counter before we report
-/// `OperationAbortedException` ("multiple requests to update the same resource were in conflict").
-const CONFLICT_ATTEMPTS: u32 = 8;
 
 /// A change to one existing group.
 #[derive(Debug, Clone)]
@@ -31,22 +23,19 @@ impl Store {
         let key = keys::group(id, &group.name);
         let mut item = to_item(group)?;
         item.extend(key.item());
-        item.insert("type".into(), s("group"));
-        let limit = || {
-            ApiError::new(
+        item.extend([Kind::Group.attribute()]);
+        match self.db().create_counted(item, &keys::counters(id), attr::GROUPS, MAX_LOG_GROUPS).await? {
+            Created::New => Ok(()),
+            Created::Exists => Err(ApiError::new(ErrorCode::ResourceAlreadyExistsException, GROUP_EXISTS)),
+            Created::AtLimit => Err(ApiError::new(
                 ErrorCode::LimitExceededException,
                 format!("Resource limit exceeded: an account can have at most {MAX_LOG_GROUPS} log groups."),
-            )
-        };
-        match self.create_counted(item, keys::counters(id), "groups", MAX_LOG_GROUPS).await? {
-            None => Ok(()),
-            Some(0) => Err(ApiError::new(ErrorCode::ResourceAlreadyExistsException, GROUP_EXISTS)),
-            Some(_) => Err(limit()),
+            )),
         }
     }
 
     pub async fn get_group(&self, id: &Identity, name: &str) -> Result<Option<LogGroup>, ApiError> {
-        self.get(keys::group(id, name)).await
+        self.db().get(&keys::group(id, name)).await
     }
 
     /// The group, or AWS's `ResourceNotFoundException`.
@@ -55,22 +44,19 @@ impl Store {
     }
 
     /// Removes the group item (its children become unreachable at once, being keyed by the
-    /// group's id) and leaves a reclaim marker for the background sweeper.
+    /// group's id) and leaves a reclaim job for the background worker, in one transaction.
     pub async fn delete_group(&self, id: &Identity, name: &str) -> Result<(), ApiError> {
         let group = self.require_group(id, name).await?;
-        let delete = Delete::builder()
-            .table_name(self.table())
-            .set_key(Some(keys::group(id, name).item()))
-            .condition_expression("id = :id")
-            .expression_attribute_values(":id", s(&group.id))
-            .build()
-            .map_err(internal)?;
-        let items = [
-            TransactWriteItem::builder().delete(delete).build(),
-            self.decrement(keys::counters(id), "groups", None)?,
+        let t = self.db();
+        let items = vec![
+            t.txn_delete(&keys::group(id, name), Some(same_incarnation(&group)))?,
+            t.txn_decrement(&keys::counters(id), attr::GROUPS, None)?,
             self.job_put(id, JobKind::Group, &group.id, None)?,
         ];
-        self.transact(&items, |_| ApiError::not_found(GROUP_MISSING)).await
+        match t.transact(items).await? {
+            Txn::Committed => Ok(()),
+            Txn::ConditionFailed(_) => Err(ApiError::not_found(GROUP_MISSING)),
+        }
     }
 
     /// Groups in name order after `start_after`, at most `limit`, and whether more follow.
@@ -81,137 +67,71 @@ impl Store {
         start_after: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<LogGroup>, bool), ApiError> {
-        let mut q = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .consistent_read(true)
-            .expression_attribute_values(":pk", s(keys::groups(id)))
-            // One extra item tells whether another page exists, so the last page has no token.
-            .limit(limit as i32 + 1);
-        q = match prefix {
-            Some(p) => q
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":prefix", s(p)),
-            None => q.key_condition_expression("pk = :pk"),
-        };
-        if let Some(after) = start_after {
-            q = q.set_exclusive_start_key(Some(keys::group(id, after).item()));
-        }
-        let out = q.send().await.map_err(internal)?;
-        crate::page(out.items, limit)
+        let range = prefix.map_or(Range::All, |p| Range::Prefix(p.to_owned()));
+        let q = Query::new(keys::groups(id)).range(range).after(start_after.map(|after| keys::group(id, after).item()));
+        self.db().listing(q, limit).await
     }
 
     /// Sets or clears the retention and queues its re-application to stored chunks, in one
     /// transaction: an acknowledged change always reaches the events already stored.
     pub async fn set_retention(&self, id: &Identity, name: &str, days: Option<i64>) -> Result<(), ApiError> {
         let group = self.require_group(id, name).await?;
-        let mut u = Update::builder()
-            .table_name(self.table())
-            .set_key(Some(keys::group(id, name).item()))
-            .condition_expression("id = :id")
-            .expression_attribute_values(":id", s(&group.id));
-        u = match days {
-            Some(d) => u.update_expression("SET retentionInDays = :d").expression_attribute_values(":d", n(d)),
-            None => u.update_expression("REMOVE retentionInDays"),
+        let change = match days {
+            Some(d) => Expr::update("SET #r = :d").value(":d", n(d)),
+            None => Expr::update("REMOVE #r"),
         };
-        let items = [
-            TransactWriteItem::builder().update(u.build().map_err(internal)?).build(),
+        let change = change.name("#r", attr::RETENTION);
+        let t = self.db();
+        let items = vec![
+            t.txn_update(&keys::group(id, name), merge(change, same_incarnation(&group)))?,
             self.job_put(id, JobKind::Retention, &group.id, Some(name))?,
         ];
-        self.transact(&items, |_| ApiError::not_found(GROUP_MISSING)).await
+        match t.transact(items).await? {
+            Txn::Committed => Ok(()),
+            Txn::ConditionFailed(_) => Err(ApiError::not_found(GROUP_MISSING)),
+        }
     }
 
     pub async fn change_group(&self, id: &Identity, name: &str, change: GroupChange) -> Result<(), ApiError> {
-        let mut u = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(keys::group(id, name).item()))
-            .condition_expression("attribute_exists(pk)");
-        u = match change {
-            GroupChange::SetKmsKey(k) => {
-                u.update_expression("SET kmsKeyId = :k").expression_attribute_values(":k", s(k))
-            }
-            GroupChange::ClearKmsKey => u.update_expression("REMOVE kmsKeyId"),
+        let e = match change {
+            GroupChange::SetKmsKey(k) => Expr::update("SET #k = :k").name("#k", attr::KMS_KEY).value(":k", s(k)),
+            GroupChange::ClearKmsKey => Expr::update("REMOVE #k").name("#k", attr::KMS_KEY),
             GroupChange::Tag(tags) => {
                 // One path per key: concurrent tag calls on different keys never overwrite each other.
                 let mut sets = Vec::new();
+                let mut e = Expr::default();
                 for (i, (k, v)) in tags.into_iter().enumerate() {
-                    sets.push(format!("tags.#k{i} = :v{i}"));
-                    u = u
-                        .expression_attribute_names(format!("#k{i}"), k)
-                        .expression_attribute_values(format!(":v{i}"), s(v));
+                    sets.push(format!("#tags.#k{i} = :v{i}"));
+                    e = e.name(format!("#k{i}"), k).value(format!(":v{i}"), s(v));
                 }
-                u.update_expression(format!("SET {}", sets.join(", ")))
+                merge(Expr::update(format!("SET {}", sets.join(", "))), e).name("#tags", attr::TAGS)
             }
             GroupChange::Untag(keys) => {
                 if keys.is_empty() {
                     return Ok(());
                 }
                 let mut removes = Vec::new();
+                let mut e = Expr::default();
                 for (i, k) in keys.into_iter().enumerate() {
-                    removes.push(format!("tags.#k{i}"));
-                    u = u.expression_attribute_names(format!("#k{i}"), k);
+                    removes.push(format!("#tags.#k{i}"));
+                    e = e.name(format!("#k{i}"), k);
                 }
-                u.update_expression(format!("REMOVE {}", removes.join(", ")))
+                merge(Expr::update(format!("REMOVE {}", removes.join(", "))), e).name("#tags", attr::TAGS)
             }
         };
-        match u.send().await {
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => Err(ApiError::not_found(GROUP_MISSING)),
-            Err(e) => Err(internal(e)),
+        let e = e.and_when("attribute_exists(pk)");
+        match self.db().update(&keys::group(id, name), e).await? {
+            Write::Done => Ok(()),
+            Write::ConditionFailed => Err(ApiError::not_found(GROUP_MISSING)),
         }
     }
+}
 
-    /// Runs a transaction. A failed condition becomes `on_condition(index of the failed item)`;
-    /// losing a race to a concurrent transaction is retried, then reported as
-    /// `OperationAbortedException`.
-    pub(crate) async fn transact(
-        &self,
-        items: &[TransactWriteItem],
-        on_condition: impl Fn(usize) -> ApiError,
-    ) -> Result<(), ApiError> {
-        match self.transact_raw(items).await? {
-            None => Ok(()),
-            Some(i) => Err(on_condition(i)),
-        }
-    }
+/// The condition that the group item is still the incarnation `group` was read as.
+pub(crate) fn same_incarnation(group: &LogGroup) -> Expr {
+    Expr::when("#id = :gid").name("#id", attr::ID).value(":gid", s(&group.id))
+}
 
-    /// Runs a transaction: `None` when it committed, `Some(i)` when item `i`'s condition failed.
-    pub(crate) async fn transact_raw(&self, items: &[TransactWriteItem]) -> Result<Option<usize>, ApiError> {
-        for attempt in 0..CONFLICT_ATTEMPTS {
-            let result = self
-                .client()
-                .transact_write_items()
-                .set_transact_items(Some(items.to_vec()))
-                .set_return_consumed_capacity(self.wants_capacity())
-                .send()
-                .await;
-            let reasons = match result {
-                Ok(out) => {
-                    for c in out.consumed_capacity() {
-                        self.count(true, Some(c));
-                    }
-                    return Ok(None);
-                }
-                Err(SdkError::ServiceError(e)) => match e.err() {
-                    TransactWriteItemsError::TransactionCanceledException(c) => c.cancellation_reasons().to_vec(),
-                    TransactWriteItemsError::TransactionInProgressException(_) => Vec::new(),
-                    _ => return Err(internal(e.into_err())),
-                },
-                Err(e) => return Err(internal(e)),
-            };
-            if let Some(i) = reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed")) {
-                return Ok(Some(i));
-            }
-            // A conflict with another transaction on the same items: back off and try again.
-            let jitter = u64::from(attempt) * 7 + (crate::now_millis() as u64 % 13);
-            tokio::time::sleep(Duration::from_millis(10 * (1 << attempt.min(5)) + jitter)).await;
-        }
-        Err(ApiError::new(
-            ErrorCode::OperationAbortedException,
-            "Multiple requests to modify the same resource were in conflict. Please retry your request.",
-        ))
-    }
+fn merge(update: Expr, other: Expr) -> Expr {
+    update.merge(other)
 }

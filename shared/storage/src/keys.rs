@@ -7,7 +7,8 @@
 
 use logbook_protocol::Identity;
 
-use crate::{Item, s};
+use crate::Item;
+use crate::table::s;
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
@@ -20,6 +21,139 @@ pub const GSI2_SK: &str = "gsi2sk";
 /// The TTL attribute (epoch seconds); DynamoDB deletes items past it, reads hide them sooner.
 pub const EXPIRES_AT: &str = "expiresAt";
 
+/// The key attributes of a global secondary index.
+pub fn index_keys(index: &str) -> (&'static str, &'static str) {
+    match index {
+        GSI2 => (GSI2_PK, GSI2_SK),
+        _ => (GSI1_PK, GSI1_SK),
+    }
+}
+
+/// Attribute names that storage code reads or writes by name (the rest come from serde).
+pub mod attr {
+    /// The item's kind ([`super::Kind`]), for people reading the table and for sweepers.
+    pub const TYPE: &str = "type";
+    /// A group's or stream's immutable id.
+    pub const ID: &str = "id";
+    /// The owning group's id (metric filters).
+    pub const GROUP_ID: &str = "groupId";
+    /// Event chunks: first and last event time, event count, uncompressed frame bytes, ingestion
+    /// time, the compressed frame, its layout, and how many part items follow.
+    pub const MIN_TS: &str = "minTs";
+    pub const MAX_TS: &str = "maxTs";
+    pub const COUNT: &str = "count";
+    pub const RAW: &str = "raw";
+    pub const INGESTION: &str = "ingestion";
+    pub const DATA: &str = "data";
+    pub const FORMAT: &str = "fmt";
+    pub const PARTS: &str = "parts";
+    /// Log groups.
+    pub const RETENTION: &str = "retentionInDays";
+    pub const KMS_KEY: &str = "kmsKeyId";
+    pub const TAGS: &str = "tags";
+    pub const METRIC_FILTER_COUNT: &str = "metricFilterCount";
+    /// Log streams.
+    pub const FIRST_EVENT: &str = "firstEventTimestamp";
+    pub const LAST_EVENT: &str = "lastEventTimestamp";
+    pub const LAST_INGESTION: &str = "lastIngestionTime";
+    pub const SEQUENCE_TOKEN: &str = "uploadSequenceToken";
+    /// Account counters.
+    pub const GROUPS: &str = "groups";
+    pub const TRAILS: &str = "trails";
+    /// Background jobs: changes when a job is queued again.
+    pub const GENERATION: &str = "generation";
+    /// Audit pointers: the record's key.
+    pub const RECORD_PK: &str = "rpk";
+    pub const RECORD_SK: &str = "rsk";
+}
+
+/// What an item is (its `type` attribute).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Group,
+    Stream,
+    Chunk,
+    Part,
+    Active,
+    MetricFilter,
+    Job,
+    Audit,
+    Trail,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Group => "group",
+            Kind::Stream => "stream",
+            Kind::Chunk => "chunk",
+            Kind::Part => "part",
+            Kind::Active => "active",
+            Kind::MetricFilter => "metricFilter",
+            Kind::Job => "job",
+            Kind::Audit => "audit",
+            Kind::Trail => "trail",
+        }
+    }
+
+    pub fn attribute(self) -> (String, aws_sdk_dynamodb::types::AttributeValue) {
+        (attr::TYPE.to_owned(), s(self.as_str()))
+    }
+}
+
+macro_rules! parts {
+    ($(#[$doc:meta])* $name:ident { $( $(#[$vdoc:meta])* $variant:ident = $text:literal ),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $( $(#[$vdoc])* $variant ),* }
+
+        impl $name {
+            /// Every variant: what reclaiming the parent must delete.
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),* }
+            }
+
+            pub fn parse(text: &str) -> Option<$name> {
+                $name::ALL.iter().copied().find(|p| p.as_str() == text)
+            }
+        }
+    };
+}
+
+parts! {
+    /// Every partition that lives under one incarnation of a log group (keyed by its immutable
+    /// id). Reclaiming a deleted group deletes each of them, so a new kind of child item is
+    /// reclaimed as soon as it is listed here, and it cannot get a key without being listed.
+    GroupPart {
+        /// The group's streams (each with its own [`StreamPart`]s).
+        Streams = "streams",
+        /// Its metric filters.
+        Filters = "filters",
+        /// Which streams have events in which hour.
+        Active = "active",
+    }
+}
+
+parts! {
+    /// Every partition that lives under one incarnation of a log stream.
+    StreamPart {
+        /// Its event chunks (and their part items).
+        Events = "events",
+    }
+}
+
+/// The one place a group's child partition key is formatted.
+pub fn group_part(id: &Identity, group_id: &str, part: GroupPart) -> String {
+    format!("{}#group#{group_id}#{}", scope(id), part.as_str())
+}
+
+/// The one place a stream's child partition key is formatted.
+pub fn stream_part(id: &Identity, stream_id: &str, part: StreamPart) -> String {
+    format!("{}#stream#{stream_id}#{}", scope(id), part.as_str())
+}
+
 /// A primary key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Key {
@@ -30,6 +164,22 @@ pub struct Key {
 impl Key {
     pub fn item(&self) -> Item {
         Item::from([(PK.to_owned(), s(&self.pk)), (SK.to_owned(), s(&self.sk))])
+    }
+
+    /// The key of an item read from the table.
+    pub fn of(item: &Item) -> Option<Key> {
+        match (item.get(PK), item.get(SK)) {
+            (
+                Some(aws_sdk_dynamodb::types::AttributeValue::S(pk)),
+                Some(aws_sdk_dynamodb::types::AttributeValue::S(sk)),
+            ) => Some(Key { pk: pk.clone(), sk: sk.clone() }),
+            _ => None,
+        }
+    }
+
+    /// Whether `item` has this key.
+    pub fn is(&self, item: &Item) -> bool {
+        Key::of(item).is_some_and(|k| k == *self)
     }
 }
 
@@ -53,7 +203,7 @@ pub fn counters(id: &Identity) -> Key {
 
 /// The streams of one incarnation of a group (its immutable id), sorted by name.
 pub fn streams(id: &Identity, group_id: &str) -> String {
-    format!("{}#group#{group_id}#streams", scope(id))
+    group_part(id, group_id, GroupPart::Streams)
 }
 
 pub fn stream(id: &Identity, group_id: &str, name: &str) -> Key {
@@ -68,7 +218,7 @@ pub fn stream_by_time(last_event: Option<i64>, name: &str) -> String {
 
 /// The metric filters of one incarnation of a group, sorted by name.
 pub fn filters(id: &Identity, group_id: &str) -> String {
-    format!("{}#group#{group_id}#filters", scope(id))
+    group_part(id, group_id, GroupPart::Filters)
 }
 
 pub fn filter(id: &Identity, group_id: &str, name: &str) -> Key {
@@ -94,7 +244,7 @@ pub fn filter_across_groups(filter: &str, group: &str) -> String {
 
 /// The event chunks of one incarnation of a stream, sorted by first event time.
 pub fn events(id: &Identity, stream_id: &str) -> String {
-    format!("{}#stream#{stream_id}#events", scope(id))
+    stream_part(id, stream_id, StreamPart::Events)
 }
 
 /// A chunk's sort key: its first event's time, then its unique id (parallel writers never collide).
@@ -111,7 +261,7 @@ pub fn chunk_part(chunk_sk: &str, n: usize) -> String {
 /// FilterLogEvents over a time window finds the streams worth reading with one query instead of
 /// one per stream.
 pub fn active(id: &Identity, group_id: &str) -> String {
-    format!("{}#group#{group_id}#active", scope(id))
+    group_part(id, group_id, GroupPart::Active)
 }
 
 /// The hour (ms / 3,600,000, zero-padded) first, then the stream name (last, as always).
@@ -223,6 +373,30 @@ mod tests {
         assert_eq!(work(&a, "retention", "01G").sk, "111111111111#us-east-1#retention#01G");
         assert!(work(&a, "stream", "01S").sk.starts_with(&work_prefix(&a)));
         assert!(!work(&b, "stream", "01S").sk.starts_with(&work_prefix(&a)));
+    }
+
+    /// Every child partition of a group or stream is built by `group_part` / `stream_part`, so
+    /// its kind is in the list reclaiming iterates: no other code in this file formats one.
+    #[test]
+    fn child_partitions_are_all_listed() {
+        let source = include_str!("keys.rs");
+        let count = |needle: &str| source.matches(needle).count();
+        // Once in each builder, once in this test.
+        assert_eq!(count(concat!("#group#", "{group_id}")), 1, "a group child key formatted outside group_part");
+        assert_eq!(count(concat!("#stream#", "{stream_id}")), 1, "a stream child key formatted outside stream_part");
+        let a = id("111111111111", "us-east-1");
+        let parse = |pk: &str, marker: &str| {
+            pk.split(marker).nth(1).and_then(|rest| rest.split_once('#')).map(|(_, p)| p.to_owned())
+        };
+        for pk in [streams(&a, "01G"), filters(&a, "01G"), active(&a, "01G")] {
+            let part = parse(&pk, "#group#").unwrap();
+            assert!(GroupPart::parse(&part).is_some(), "{pk}: {part} is not a GroupPart");
+        }
+        let part = parse(&events(&a, "01S"), "#stream#").unwrap();
+        assert_eq!(StreamPart::parse(&part), Some(StreamPart::Events));
+        for p in GroupPart::ALL {
+            assert_eq!(GroupPart::parse(p.as_str()), Some(*p));
+        }
     }
 
     #[test]

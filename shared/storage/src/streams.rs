@@ -1,13 +1,13 @@
 //! Log stream items, under their group's immutable id; GSI1 orders them by last event time.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, TransactWriteItem};
 use logbook_model::logs::{
     DescribeLogStreams, GROUP_MISSING, LogGroup, LogStream, STREAM_EXISTS, STREAM_MISSING, StreamOrder,
 };
 use logbook_protocol::{ApiError, ErrorCode, Identity};
 
-use crate::keys::{self, GSI1, GSI1_PK, GSI1_SK};
-use crate::{Store, condition_failed, from_item, internal, s, to_item};
+use crate::keys::{self, GSI1, GSI1_PK, GSI1_SK, Kind, attr};
+use crate::table::{Expr, Query, Range, Txn, Write, from_item, s, to_item};
+use crate::{Store, lock};
 
 /// Where a page of streams starts: after this stream, in the listing's order.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -18,6 +18,9 @@ pub struct StreamCursor {
     pub last_event: Option<i64>,
 }
 
+/// Group ids a warm instance remembers before it forgets them all.
+const GROUP_ID_CACHE_MAX: usize = 10_000;
+
 impl Store {
     pub async fn create_stream(&self, id: &Identity, group: &LogGroup, stream: &LogStream) -> Result<(), ApiError> {
         let key = keys::stream(id, &group.id, &stream.name);
@@ -25,26 +28,15 @@ impl Store {
         item.insert(GSI1_PK.into(), s(&key.pk));
         item.insert(GSI1_SK.into(), s(keys::stream_by_time(stream.last_event_timestamp, &stream.name)));
         item.extend(key.item());
-        item.insert("type".into(), s("stream"));
-        let result = self
-            .client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => {
-                Err(ApiError::new(ErrorCode::ResourceAlreadyExistsException, STREAM_EXISTS))
-            }
-            Err(e) => Err(internal(e)),
+        item.extend([Kind::Stream.attribute()]);
+        match self.db().put(item, Some(Expr::absent())).await? {
+            Write::Done => Ok(()),
+            Write::ConditionFailed => Err(ApiError::new(ErrorCode::ResourceAlreadyExistsException, STREAM_EXISTS)),
         }
     }
 
     pub async fn get_stream(&self, id: &Identity, group: &LogGroup, name: &str) -> Result<Option<LogStream>, ApiError> {
-        self.get(keys::stream(id, &group.id, name)).await
+        self.db().get(&keys::stream(id, &group.id, name)).await
     }
 
     /// The group and the stream, or AWS's `ResourceNotFoundException` for whichever is missing.
@@ -59,58 +51,34 @@ impl Store {
     ) -> Result<(LogGroup, LogStream), ApiError> {
         let group_key = keys::group(id, group_name);
         let cache_key = format!("{}\n{}", group_key.pk, group_key.sk);
-        let known = self.group_ids.lock().unwrap_or_else(|e| e.into_inner()).get(&cache_key).cloned();
+        let known = lock(&self.group_ids).get(&cache_key).cloned();
         if let Some(gid) = known {
             let stream_key = keys::stream(id, &gid, stream_name);
-            let keys = KeysAndAttributes::builder()
-                .keys(group_key.item())
-                .keys(stream_key.item())
-                .consistent_read(true)
-                .build()
-                .map_err(internal)?;
-            let out = self
-                .client()
-                .batch_get_item()
-                .request_items(self.table(), keys)
-                .set_return_consumed_capacity(self.wants_capacity())
-                .send()
-                .await
-                .map_err(internal)?;
-            for c in out.consumed_capacity() {
-                self.count(false, Some(c));
+            let mut group = None;
+            let mut stream = None;
+            for item in self.db().batch_get(&[group_key.clone(), stream_key], true).await? {
+                if group_key.is(&item) {
+                    group = Some(from_item::<LogGroup>(item)?);
+                } else {
+                    stream = Some(from_item::<LogStream>(item)?);
+                }
             }
-            // Throttled keys come back unprocessed: the two plain reads below then.
-            let unprocessed = out.unprocessed_keys().is_some_and(|u| !u.is_empty());
-            if !unprocessed {
-                let mut group = None;
-                let mut stream = None;
-                for item in out.responses.and_then(|mut r| r.remove(self.table())).unwrap_or_default() {
-                    match item.get(keys::SK) {
-                        Some(AttributeValue::S(sk))
-                            if *sk == group_key.sk && item.get(keys::PK) == Some(&s(&group_key.pk)) =>
-                        {
-                            group = Some(from_item::<LogGroup>(item)?)
-                        }
-                        _ => stream = Some(from_item::<LogStream>(item)?),
-                    }
+            match group {
+                Some(g) if g.id == gid => {
+                    return Ok((g, stream.ok_or_else(|| ApiError::not_found(STREAM_MISSING))?));
                 }
-                match group {
-                    Some(g) if g.id == gid => {
-                        return Ok((g, stream.ok_or_else(|| ApiError::not_found(STREAM_MISSING))?));
-                    }
-                    None => {
-                        self.group_ids.lock().unwrap_or_else(|e| e.into_inner()).remove(&cache_key);
-                        return Err(ApiError::not_found(GROUP_MISSING));
-                    }
-                    // Re-created under a new id since: read the stream under that one.
-                    Some(_) => {}
+                None => {
+                    lock(&self.group_ids).remove(&cache_key);
+                    return Err(ApiError::not_found(GROUP_MISSING));
                 }
+                // Re-created under a new id since: read the stream under that one.
+                Some(_) => {}
             }
         }
-        let group = self.get_group(id, group_name).await?.ok_or_else(|| ApiError::not_found(GROUP_MISSING))?;
+        let group = self.require_group(id, group_name).await?;
         {
-            let mut ids = self.group_ids.lock().unwrap_or_else(|e| e.into_inner());
-            if ids.len() > 10_000 {
+            let mut ids = lock(&self.group_ids);
+            if ids.len() > GROUP_ID_CACHE_MAX {
                 ids.clear();
             }
             ids.insert(cache_key, group.id.clone());
@@ -121,21 +89,19 @@ impl Store {
     }
 
     /// Removes the stream (its events, keyed by the stream's id, become unreachable) and leaves a
-    /// reclaim marker for the sweeper, in one transaction.
+    /// reclaim job for the worker, in one transaction.
     pub async fn delete_stream(&self, id: &Identity, group: &LogGroup, name: &str) -> Result<(), ApiError> {
         let stream = self.get_stream(id, group, name).await?.ok_or_else(|| ApiError::not_found(STREAM_MISSING))?;
-        let delete = Delete::builder()
-            .table_name(self.table())
-            .set_key(Some(keys::stream(id, &group.id, name).item()))
-            .condition_expression("id = :id")
-            .expression_attribute_values(":id", s(&stream.id))
-            .build()
-            .map_err(internal)?;
-        let items = [
-            TransactWriteItem::builder().delete(delete).build(),
+        let same = Expr::when("#id = :sid").name("#id", attr::ID).value(":sid", s(&stream.id));
+        let t = self.db();
+        let items = vec![
+            t.txn_delete(&keys::stream(id, &group.id, name), Some(same))?,
             self.job_put(id, crate::work::JobKind::Stream, &stream.id, None)?,
         ];
-        self.transact(&items, |_| ApiError::not_found(STREAM_MISSING)).await
+        match t.transact(items).await? {
+            Txn::Committed => Ok(()),
+            Txn::ConditionFailed(_) => Err(ApiError::not_found(STREAM_MISSING)),
+        }
     }
 
     /// A page of the group's streams after `after`, and whether more follow.
@@ -146,41 +112,25 @@ impl Store {
         query: &DescribeLogStreams,
         after: Option<&StreamCursor>,
     ) -> Result<(Vec<LogStream>, bool), ApiError> {
-        let (order, descending, prefix, limit) = (query.order, query.descending, query.prefix.as_deref(), query.limit);
         let pk = keys::streams(id, &group.id);
-        let mut q = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .scan_index_forward(!descending)
-            .expression_attribute_values(":pk", s(&pk))
-            .limit(limit as i32 + 1);
-        match order {
+        let q = match query.order {
             StreamOrder::LogStreamName => {
-                q = q.consistent_read(true);
-                q = match prefix {
-                    Some(p) => q
-                        .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                        .expression_attribute_values(":prefix", s(p)),
-                    None => q.key_condition_expression("pk = :pk"),
-                };
-                if let Some(c) = after {
-                    q = q.set_exclusive_start_key(Some(keys::stream(id, &group.id, &c.name).item()));
-                }
+                let range = query.prefix.as_deref().map_or(Range::All, |p| Range::Prefix(p.to_owned()));
+                let start = after.map(|c| keys::stream(id, &group.id, &c.name).item());
+                Query::new(pk).range(range).after(start)
             }
             StreamOrder::LastEventTime => {
-                q = q.index_name(GSI1).key_condition_expression("gsi1pk = :pk");
-                if let Some(c) = after {
+                let start = after.map(|c| {
                     let key = keys::stream(id, &group.id, &c.name);
                     let mut start = key.item();
                     start.insert(GSI1_PK.into(), s(&key.pk));
                     start.insert(GSI1_SK.into(), s(keys::stream_by_time(c.last_event, &c.name)));
-                    q = q.set_exclusive_start_key(Some(start));
-                }
+                    start
+                });
+                Query::new(pk).index(GSI1).after(start)
             }
-        }
-        let out = q.send().await.map_err(internal)?;
-        crate::page(out.items, limit)
+        };
+        self.db().listing(q.backward(query.descending), query.limit).await
     }
 
     /// Every stream of the group (by name, optionally with a prefix), at most `max`.
@@ -191,33 +141,8 @@ impl Store {
         prefix: Option<&str>,
         max: usize,
     ) -> Result<Vec<LogStream>, ApiError> {
-        let mut out: Vec<LogStream> = Vec::new();
-        let mut start = None;
-        loop {
-            let mut q = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .expression_attribute_values(":pk", s(keys::streams(id, &group.id)))
-                .consistent_read(true)
-                .set_exclusive_start_key(start);
-            q = match prefix {
-                Some(p) => q
-                    .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                    .expression_attribute_values(":prefix", s(p)),
-                None => q.key_condition_expression("pk = :pk"),
-            };
-            let page = q.send().await.map_err(internal)?;
-            for item in page.items.unwrap_or_default() {
-                out.push(from_item(item)?);
-                if out.len() >= max {
-                    return Ok(out);
-                }
-            }
-            match page.last_evaluated_key {
-                Some(k) => start = Some(k),
-                None => return Ok(out),
-            }
-        }
+        let range = prefix.map_or(Range::All, |p| Range::Prefix(p.to_owned()));
+        let items = self.db().all(Query::new(keys::streams(id, &group.id)).range(range), max).await?;
+        items.into_iter().map(from_item).collect()
     }
 }

@@ -14,14 +14,15 @@
 
 use std::time::Instant;
 
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, Put, TransactWriteItem, WriteRequest};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use logbook_model::logs::LogGroup;
 use logbook_protocol::{ApiError, Identity};
 use serde::{Deserialize, Serialize};
 
 use crate::events::chunk_expiry;
-use crate::keys::{self, EXPIRES_AT, PK, SK};
-use crate::{Item, Store, condition_failed, from_item, internal, n, s, to_item};
+use crate::keys::{self, EXPIRES_AT, GroupPart, Key, Kind, SK, StreamPart, attr};
+use crate::table::{Expr, Query, Range, Write, from_item, get_n, get_s, n, s, to_item};
+use crate::{Item, Store};
 
 /// What a job does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,19 +91,13 @@ impl Job {
     fn item(&self) -> Result<Item, ApiError> {
         let mut item = to_item(self)?;
         item.extend(self.key().item());
-        item.insert("type".into(), s("job"));
+        item.extend([Kind::Job.attribute()]);
         Ok(item)
     }
-}
 
-/// A write conditional on the job's generation: false when the job was queued again meanwhile.
-fn unless_superseded<T, E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static>(
-    result: Result<T, aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>>,
-) -> Result<bool, ApiError> {
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) if condition_failed(&e) => Ok(false),
-        Err(e) => Err(internal(e)),
+    /// The condition that the job was not queued again since this copy was read.
+    fn same_generation(&self) -> Expr {
+        Expr::when("#g = :g").name("#g", attr::GENERATION).value(":g", s(&self.generation))
     }
 }
 
@@ -136,7 +131,7 @@ pub enum Outcome {
 }
 
 /// Chunks or items fetched per query while sweeping.
-const SWEEP_PAGE: i32 = 100;
+const SWEEP_PAGE: usize = 100;
 
 impl Store {
     /// The transaction item that queues a job (replacing a queued one for the same resource).
@@ -161,37 +156,14 @@ impl Store {
             cursor_chunk: None,
             active_phase: false,
         };
-        let put = Put::builder().table_name(self.table()).set_item(Some(job.item()?)).build().map_err(internal)?;
-        Ok(TransactWriteItem::builder().put(put).build())
+        self.db().txn_put(job.item()?, None)
     }
 
     /// Queued jobs, oldest resource first; only those of one account and region with `scope`.
     pub async fn jobs(&self, scope: Option<&Identity>) -> Result<Vec<Job>, ApiError> {
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let mut q = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .consistent_read(true)
-                .expression_attribute_values(":pk", s(keys::WORK))
-                .set_exclusive_start_key(start.take());
-            q = match scope {
-                Some(id) => q
-                    .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
-                    .expression_attribute_values(":p", s(keys::work_prefix(id))),
-                None => q.key_condition_expression("pk = :pk"),
-            };
-            let page = q.send().await.map_err(internal)?;
-            for item in page.items.unwrap_or_default() {
-                out.push(from_item(item)?);
-            }
-            match page.last_evaluated_key {
-                Some(k) => start = Some(k),
-                None => return Ok(out),
-            }
-        }
+        let range = scope.map_or(Range::All, |id| Range::Prefix(keys::work_prefix(id)));
+        let items = self.db().all(Query::new(keys::WORK).range(range), usize::MAX).await?;
+        items.into_iter().map(from_item).collect()
     }
 
     /// Advances one job as far as the budget allows.
@@ -213,10 +185,7 @@ impl Store {
         let finished = match job.kind {
             JobKind::Retention => self.retention_pass(&mut job, budget).await?,
             JobKind::Group => self.reclaim_group(&job, budget).await?,
-            JobKind::Stream => {
-                let id = job.identity();
-                self.delete_partition(&keys::events(&id, &job.resource), budget).await?
-            }
+            JobKind::Stream => self.reclaim_stream(&job, budget).await?,
         };
         if !finished {
             return Ok(if self.save_job(&job).await? { Outcome::Paused } else { Outcome::Superseded });
@@ -234,29 +203,11 @@ impl Store {
 
     /// Writes the job's progress unless it was queued again meanwhile. False when superseded.
     async fn save_job(&self, job: &Job) -> Result<bool, ApiError> {
-        let result = self
-            .client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(job.item()?))
-            .condition_expression("generation = :g")
-            .expression_attribute_values(":g", s(&job.generation))
-            .send()
-            .await;
-        unless_superseded(result)
+        Ok(self.db().put(job.item()?, Some(job.same_generation())).await? == Write::Done)
     }
 
     async fn delete_job(&self, job: &Job) -> Result<bool, ApiError> {
-        let result = self
-            .client()
-            .delete_item()
-            .table_name(self.table())
-            .set_key(Some(job.key().item()))
-            .condition_expression("generation = :g")
-            .expression_attribute_values(":g", s(&job.generation))
-            .send()
-            .await;
-        unless_superseded(result)
+        Ok(self.db().delete(&job.key(), Some(job.same_generation())).await? == Write::Done)
     }
 
     /// One retention pass from the job's cursor: true when every chunk and active-hour item of
@@ -291,36 +242,23 @@ impl Store {
     ) -> Result<bool, ApiError> {
         let streams_pk = keys::streams(id, &group.id);
         loop {
-            let mut q = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .expression_attribute_values(":pk", s(&streams_pk))
-                .projection_expression("sk, id")
-                .limit(SWEEP_PAGE);
             // A stream with a chunk cursor is still in progress; without one, it is done.
-            q = match (&job.cursor_stream, &job.cursor_chunk) {
-                (Some(name), Some(_)) => {
-                    q.key_condition_expression("pk = :pk AND sk >= :s").expression_attribute_values(":s", s(name))
-                }
-                (Some(name), None) => {
-                    q.key_condition_expression("pk = :pk AND sk > :s").expression_attribute_values(":s", s(name))
-                }
-                (None, _) => q.key_condition_expression("pk = :pk"),
+            let range = match (&job.cursor_stream, &job.cursor_chunk) {
+                (Some(name), Some(_)) => Range::From(name.clone()),
+                (Some(name), None) => Range::After(name.clone()),
+                (None, _) => Range::All,
             };
-            let page = q.send().await.map_err(internal)?;
-            let items = page.items.unwrap_or_default();
-            if items.is_empty() {
+            let q = Query::new(&streams_pk).range(range).project("sk, id").limit(SWEEP_PAGE);
+            let page = self.db().page(&q).await?;
+            if page.items.is_empty() {
                 return Ok(true);
             }
-            for item in items {
-                let (Some(AttributeValue::S(name)), Some(AttributeValue::S(stream_id))) =
-                    (item.get(SK), item.get("id"))
-                else {
+            for item in &page.items {
+                let (Some(name), Some(stream_id)) = (get_s(item, SK), get_s(item, attr::ID)) else {
                     continue;
                 };
                 if job.cursor_stream.as_deref() != Some(name) || job.cursor_chunk.is_none() {
-                    job.cursor_stream = Some(name.clone());
+                    job.cursor_stream = Some(name.to_owned());
                     // Every chunk's sort key sorts after "".
                     job.cursor_chunk = Some(String::new());
                 }
@@ -330,7 +268,7 @@ impl Store {
                 }
                 job.cursor_chunk = None;
             }
-            if page.last_evaluated_key.is_none() {
+            if page.last.is_none() {
                 return Ok(true);
             }
         }
@@ -350,102 +288,90 @@ impl Store {
             if budget.spent() {
                 return Ok(false);
             }
-            let mut q = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .expression_attribute_values(":pk", s(pk))
-                .projection_expression("sk, maxTs, expiresAt")
-                .limit(SWEEP_PAGE);
-            q = match job.cursor_chunk.as_deref() {
-                Some(sk) if !sk.is_empty() => {
-                    q.key_condition_expression("pk = :pk AND sk > :c").expression_attribute_values(":c", s(sk))
-                }
-                _ => q.key_condition_expression("pk = :pk"),
+            let range = match job.cursor_chunk.as_deref() {
+                Some(sk) if !sk.is_empty() => Range::After(sk.to_owned()),
+                _ => Range::All,
             };
-            let page = q.send().await.map_err(internal)?;
-            for item in page.items.unwrap_or_default() {
-                let sk = match item.get(SK) {
-                    Some(AttributeValue::S(sk)) => sk.clone(),
-                    _ => continue,
-                };
-                let num = |k: &str| match item.get(k) {
-                    Some(AttributeValue::N(v)) => v.parse::<i64>().ok(),
-                    _ => None,
-                };
-                let want = num("maxTs").and_then(|max| chunk_expiry(max, retention));
-                if num(EXPIRES_AT) != want {
+            let q = Query::new(pk).range(range).project("sk, maxTs, expiresAt").limit(SWEEP_PAGE);
+            let page = self.db().page(&q).await?;
+            for item in &page.items {
+                let Some(sk) = get_s(item, SK) else { continue };
+                let want = get_n(item, attr::MAX_TS).and_then(|max| chunk_expiry(max, retention));
+                if get_n(item, EXPIRES_AT) != want {
                     if budget.spent() {
                         return Ok(false);
                     }
-                    self.set_expiry(pk, &sk, want).await?;
+                    self.set_expiry(&Key { pk: pk.to_owned(), sk: sk.to_owned() }, want).await?;
                     budget.writes = budget.writes.saturating_sub(1);
                 }
-                job.cursor_chunk = Some(sk);
+                job.cursor_chunk = Some(sk.to_owned());
             }
-            if page.last_evaluated_key.is_none() {
+            if page.last.is_none() {
                 return Ok(true);
             }
         }
     }
 
-    async fn set_expiry(&self, pk: &str, sk: &str, expires_at: Option<i64>) -> Result<(), ApiError> {
-        let key = Item::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))]);
-        let mut u = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(key))
-            .expression_attribute_names("#e", EXPIRES_AT)
-            // Never resurrect a chunk DynamoDB or a reclaim deleted meanwhile.
-            .condition_expression("attribute_exists(pk)");
-        u = match expires_at {
-            Some(e) => u.update_expression("SET #e = :e").expression_attribute_values(":e", n(e)),
-            None => u.update_expression("REMOVE #e"),
+    async fn set_expiry(&self, key: &Key, expires_at: Option<i64>) -> Result<(), ApiError> {
+        let e = match expires_at {
+            Some(e) => Expr::update("SET #e = :e").value(":e", n(e)),
+            None => Expr::update("REMOVE #e"),
         };
-        match u.send().await {
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => Ok(()),
-            Err(e) => Err(internal(e)),
-        }
+        // Never resurrect a chunk DynamoDB or a reclaim deleted meanwhile.
+        let e = e.name("#e", EXPIRES_AT).and_when("attribute_exists(pk)");
+        // A failed condition means the item is gone: nothing to move.
+        let _ = self.db().update(key, e).await?;
+        Ok(())
     }
 
-    /// Deletes a deleted group's streams (each after its chunks) and metric filters. True when
-    /// nothing is left.
+    /// Deletes everything a deleted group incarnation left: every [`GroupPart`] partition, the
+    /// streams' own partitions ([`StreamPart`]) before each stream item. True when nothing is left.
     async fn reclaim_group(&self, job: &Job, budget: &mut Budget) -> Result<bool, ApiError> {
         let id = job.identity();
-        let streams_pk = keys::streams(&id, &job.resource);
-        loop {
-            let page = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(&streams_pk))
-                .projection_expression("pk, sk, id")
-                .limit(25)
-                .send()
-                .await
-                .map_err(internal)?;
-            let items = page.items.unwrap_or_default();
-            if items.is_empty() {
-                break;
-            }
-            let mut done = Vec::new();
-            for item in items {
-                if let Some(AttributeValue::S(stream_id)) = item.get("id")
-                    && !self.delete_partition(&keys::events(&id, stream_id), budget).await?
-                {
-                    return Ok(false);
-                }
-                done.push(Item::from([(PK.to_owned(), item[PK].clone()), (SK.to_owned(), item[SK].clone())]));
-            }
-            if !self.delete_keys(done, budget).await? {
+        for part in GroupPart::ALL {
+            let pk = keys::group_part(&id, &job.resource, *part);
+            let done = match part {
+                GroupPart::Streams => self.reclaim_streams(&id, &pk, budget).await?,
+                GroupPart::Filters | GroupPart::Active => self.delete_partition(&pk, budget).await?,
+            };
+            if !done {
                 return Ok(false);
             }
         }
-        Ok(self.delete_partition(&keys::filters(&id, &job.resource), budget).await?
-            && self.delete_partition(&keys::active(&id, &job.resource), budget).await?)
+        Ok(true)
+    }
+
+    /// Deletes each stream of a streams partition after its own partitions. True when empty.
+    async fn reclaim_streams(&self, id: &Identity, streams_pk: &str, budget: &mut Budget) -> Result<bool, ApiError> {
+        loop {
+            let page = self.db().page(&Query::new(streams_pk).project("pk, sk, id").limit(25)).await?;
+            if page.items.is_empty() {
+                return Ok(true);
+            }
+            for item in &page.items {
+                if let Some(stream_id) = get_s(item, attr::ID) {
+                    for part in StreamPart::ALL {
+                        if !self.delete_partition(&keys::stream_part(id, stream_id, *part), budget).await? {
+                            return Ok(false);
+                        }
+                    }
+                }
+            }
+            if !self.delete_keys(page.items, budget).await? {
+                return Ok(false);
+            }
+        }
+    }
+
+    /// Deletes every part of a deleted stream incarnation. True when nothing is left.
+    async fn reclaim_stream(&self, job: &Job, budget: &mut Budget) -> Result<bool, ApiError> {
+        let id = job.identity();
+        for part in StreamPart::ALL {
+            if !self.delete_partition(&keys::stream_part(&id, &job.resource, *part), budget).await? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// Deletes every item of a partition. True when it is empty.
@@ -454,55 +380,23 @@ impl Store {
             if budget.spent() {
                 return Ok(false);
             }
-            let page = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(pk))
-                .projection_expression("pk, sk")
-                .limit(SWEEP_PAGE)
-                .send()
-                .await
-                .map_err(internal)?;
-            let keys = page.items.unwrap_or_default();
-            if keys.is_empty() {
+            let page = self.db().page(&Query::new(pk).project("pk, sk").limit(SWEEP_PAGE)).await?;
+            if page.items.is_empty() {
                 return Ok(true);
             }
-            if !self.delete_keys(keys, budget).await? {
+            if !self.delete_keys(page.items, budget).await? {
                 return Ok(false);
             }
         }
     }
 
-    /// Deletes items by key, 25 per BatchWriteItem, retrying what DynamoDB leaves unprocessed.
+    /// Deletes items by key, 25 per BatchWriteItem. False when the budget ran out first.
     async fn delete_keys(&self, keys: Vec<Item>, budget: &mut Budget) -> Result<bool, ApiError> {
-        for batch in keys.chunks(25) {
+        for batch in keys.chunks(crate::table::BATCH_WRITE_MAX) {
             if budget.spent() {
                 return Ok(false);
             }
-            let mut requests: Vec<WriteRequest> = batch
-                .iter()
-                .map(|k| {
-                    let delete = DeleteRequest::builder().set_key(Some(k.clone())).build().map_err(internal)?;
-                    Ok(WriteRequest::builder().delete_request(delete).build())
-                })
-                .collect::<Result<_, ApiError>>()?;
-            let mut attempt = 0u32;
-            while !requests.is_empty() {
-                let out = self
-                    .client()
-                    .batch_write_item()
-                    .request_items(self.table(), requests)
-                    .send()
-                    .await
-                    .map_err(internal)?;
-                requests = out.unprocessed_items.and_then(|mut u| u.remove(self.table())).unwrap_or_default();
-                attempt += 1;
-                if !requests.is_empty() {
-                    tokio::time::sleep(std::time::Duration::from_millis(20 << attempt.min(6))).await;
-                }
-            }
+            self.db().batch_delete(batch.to_vec()).await?;
             budget.writes = budget.writes.saturating_sub(batch.len());
         }
         Ok(true)

@@ -1,0 +1,91 @@
+//! Log events, packed: each PutLogEvents becomes one or a few immutable chunk items per stream,
+//! many events each, zstd-compressed. One item per event would cost ~1 WRU per event; a chunk
+//! costs ~1 WRU per compressed KB. Chunks are written once, conditionally on a unique id, so
+//! parallel writers to one stream never overwrite or duplicate each other.
+//!
+//! A chunk's events span at most [`CHUNK_SPAN_MAX`], so a read of `[start, end)` starts at chunks
+//! whose first event is at `start - CHUNK_SPAN_MAX`. Chunks of concurrent writers may overlap in
+//! time; reads merge them into one order: (timestamp, chunk id, index), which is also what a
+//! position in a token names.
+//!
+//! [`codec`] is the frame inside a chunk, [`write`] the PutLogEvents path, [`read`] the
+//! GetLogEvents / FilterLogEvents path.
+
+pub mod codec;
+pub mod read;
+pub mod write;
+
+use serde::{Deserialize, Serialize};
+
+pub use codec::{Encoded, chunks, decode_chunk, encode_chunk};
+pub use read::Read;
+
+/// Raw (uncompressed) bytes per chunk: even incompressible data stays well under DynamoDB's
+/// 400 KB item limit. A larger event (up to 1 MB) gets a chunk of its own, split into parts.
+pub const CHUNK_RAW_MAX: usize = 300 * 1024;
+/// Compressed bytes per item; a chunk's frame beyond this goes to part items.
+pub const PART_BYTES: usize = 320 * 1024;
+/// The longest time one chunk's events may span.
+pub const CHUNK_SPAN_MAX: i64 = 3_600_000;
+const HOUR: i64 = 3_600_000;
+
+/// How long DynamoDB keeps a chunk past its retention. Reads hide events at the retention itself;
+/// the margin gives the worker a day to move TTLs after a retention is lengthened before DynamoDB
+/// could delete an event the new retention keeps.
+pub const TTL_GRACE_SECS: i64 = 86_400;
+
+/// A chunk's TTL (epoch seconds) from its newest event and the group's retention; none without one.
+pub fn chunk_expiry(max_ts: i64, retention_days: Option<i64>) -> Option<i64> {
+    retention_days.map(|days| max_ts.div_euclid(1000) + 1 + days * 86_400 + TTL_GRACE_SECS)
+}
+
+/// A position in a stream's event order; tokens carry it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Pos {
+    pub ts: i64,
+    pub chunk: String,
+    pub idx: u32,
+}
+
+impl Pos {
+    /// Before every event / after every event.
+    pub fn start() -> Pos {
+        Pos { ts: -1, chunk: String::new(), idx: 0 }
+    }
+    pub fn end() -> Pos {
+        Pos { ts: i64::MAX, chunk: String::new(), idx: 0 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub pos: Pos,
+    pub message: String,
+    pub ingestion_time: i64,
+}
+
+/// Reading direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Forward,
+    Backward,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_order_by_time_then_chunk_then_index() {
+        let mut v = [
+            Pos { ts: 5, chunk: "B".into(), idx: 0 },
+            Pos { ts: 5, chunk: "A".into(), idx: 1 },
+            Pos { ts: 4, chunk: "Z".into(), idx: 9 },
+            Pos { ts: 5, chunk: "A".into(), idx: 0 },
+        ];
+        v.sort();
+        let keys: Vec<_> = v.iter().map(|p| (p.ts, p.chunk.as_str(), p.idx)).collect();
+        assert_eq!(keys, [(4, "Z", 9), (5, "A", 0), (5, "A", 1), (5, "B", 0)]);
+        assert!(Pos::start() < v[0] && v[3] < Pos::end());
+    }
+}
