@@ -1,9 +1,14 @@
-//! What the one-endpoint router costs per request: the same call through `POST /` (router →
-//! Lambda Invoke → group function) and through `POST /log-groups` (straight to the group), against
-//! a running `scripts/serve`, interleaved so both see the same machine state.
+//! What the edge costs per request.
+//!
+//! 1. Signature verification, in-process: the same signed DescribeLogGroups request through the
+//!    authenticator in `sigv4` mode (key cached, as on a warm instance) and in `off` mode (parsed,
+//!    not verified), interleaved; the difference is what verifying costs in CPU.
+//! 2. The one-endpoint router: the same call through `POST /` (router → Lambda Invoke → group
+//!    function) and through `POST /log-groups` (straight to the group), against a running
+//!    `scripts/serve`, interleaved so both see the same machine state.
 //!
 //! scripts/serve &   # then:
-//! cargo bench -p logbook-tests --bench routing            (LOGBOOK_ENDPOINT, ROUTING_BENCH_N)
+//! cargo bench -p logbook-tests --bench routing            (LOGBOOK_ENDPOINT, ROUTING_BENCH_N, VERIFY_BENCH_N)
 
 use std::time::{Duration, Instant};
 
@@ -33,8 +38,36 @@ fn summary(name: &str, mut v: Vec<Duration>) -> f64 {
     mean
 }
 
+/// Part 1: CPU per call of verifying a signature (sigv4) against only parsing it (off).
+async fn verification() {
+    use logbook_auth::{Auth, Mode};
+    use logbook_protocol::pipeline::Authenticate;
+    let n: usize = std::env::var("VERIFY_BENCH_N").ok().and_then(|s| s.parse().ok()).unwrap_or(20_000);
+    let account = logbook_tests::new_account();
+    let req = logbook_tests::lambda_request(&account, "Logs_20140328.DescribeLogGroups", r#"{"limit":1}"#.into());
+    let checked = Auth::new(Mode::SigV4, logbook_tests::test_keys());
+    let trusting = Auth::new(Mode::Off, logbook_tests::test_keys());
+    // The first call fills the key cache, as a warm instance's first request does.
+    checked.authenticate(&req).await.expect("the request verifies");
+    let (mut with, mut without) = (Duration::ZERO, Duration::ZERO);
+    for _ in 0..n {
+        let t = Instant::now();
+        checked.authenticate(&req).await.unwrap();
+        with += t.elapsed();
+        let t = Instant::now();
+        trusting.authenticate(&req).await.unwrap();
+        without += t.elapsed();
+    }
+    let us = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
+    println!("Signature verification, in-process, {n} calls each, warm key cache:");
+    println!("sigv4 (verified)       {:7.1} µs per call", us(with));
+    println!("off (parsed only)      {:7.1} µs per call", us(without));
+    println!("verification: +{:.1} µs of CPU per call\n", us(with) - us(without));
+}
+
 #[tokio::main]
 async fn main() {
+    verification().await;
     let base = std::env::var("LOGBOOK_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:9000".into());
     let n: usize = std::env::var("ROUTING_BENCH_N").ok().and_then(|s| s.parse().ok()).unwrap_or(300);
     let routed = client(&base);

@@ -37,11 +37,14 @@ class Stack:
         self.proc = None
         self.out = None
 
-    def start(self):
+    def start(self, **extra):
         env = dict(os.environ, LOGBOOK_PORT=str(PORT), LOGBOOK_DYNAMODB_PORT=str(DDB_PORT),
                    LOGBOOK_S3_PORT=str(S3_PORT), LOGBOOK_WATCH_PORT=str(WATCH_PORT), LOGBOOK_DATA_DIR=self.data,
                    # The background worker: every 2 s, final passes without waiting.
-                   LOGBOOK_WORKER_INTERVAL="2", LOGBOOK_SETTLE_SECONDS="0")
+                   LOGBOOK_WORKER_INTERVAL="2", LOGBOOK_SETTLE_SECONDS="0", **extra)
+        # With no configuration at all, serve runs with signatures unchecked.
+        if "LOGBOOK_AUTH" not in extra:
+            env.pop("LOGBOOK_AUTH", None)
         self.out = open(os.path.join(self.data, "serve.out"), "a+")
         self.mark = len(Path(self.out.name).read_text())
         # Its own process group, like a shell job: Ctrl-C reaches the whole group.
@@ -239,12 +242,77 @@ def test_background_worker_applies_retention_and_reclaims(stack):
     c.delete_log_group(logGroupName="worker")
 
 
+def test_unconfigured_serve_trusts_any_signature_and_hides_the_invoke_api(stack):
+    assert "auth: off" in stack.output()
+    # Locally, with nothing configured, any secret goes (the banner says so).
+    assert [g["logGroupName"] for g in logs().describe_log_groups()["logGroups"]] == ["app"]
+    # Lambda's own Invoke API is not on Logbook's port.
+    req = urllib.request.Request(f"{ENDPOINT}/2015-03-31/functions/router/invocations", data=b"{}", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req, timeout=60)
+    assert e.value.code == 404
+
+
 def test_ctrl_c_stops_everything_and_data_survives_a_restart(stack):
     stack.ctrl_c()
     assert stack.proc.returncode is not None
     time.sleep(1)
     assert not port_open(PORT) and not port_open(DDB_PORT) and not port_open(WATCH_PORT)
     assert leftovers(stack.data) == []
-    stack.start()
+    # Back up, verifying signatures this time: the key that wrote the data maps to its account.
+    stack.start(LOGBOOK_AUTH="sigv4", LOGBOOK_ACCESS_KEYS="AKIDE2E:secret=123456789012/e2e-user",
+                LOGBOOK_KEY_CACHE_SECONDS="1")
     assert [g["logGroupName"] for g in logs().describe_log_groups()["logGroups"]] == ["app"]
     assert [s["logStreamName"] for s in logs().describe_log_streams(logGroupName="app")["logStreams"]] == ["web-1"]
+
+
+def admin(*args):
+    binary = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "debug" / "logbook-admin"
+    env = dict(os.environ, LOGBOOK_S3_PORT=str(S3_PORT))
+    return subprocess.run([str(binary), *args, "--local"], capture_output=True, text=True, env=env)
+
+
+def test_sigv4_mode_verifies_every_call(stack):
+    assert "auth: sigv4" in stack.output()[stack.mark:]
+    # The right key passes, through boto3 and the AWS CLI; the audit names the verified user.
+    assert logs().describe_log_groups()["logGroups"][0]["logGroupName"] == "app"
+    r = cli("logs", "describe-log-groups")
+    assert r.returncode == 0, r.stderr
+    trail = boto3.client("cloudtrail", endpoint_url=ENDPOINT, region_name="us-east-1",
+                         aws_access_key_id="AKIDE2E", aws_secret_access_key="secret")
+    found = trail.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "DescribeLogGroups"}],
+                                MaxResults=1)["Events"]
+    assert found and found[0]["Username"] == "e2e-user"
+    assert json.loads(found[0]["CloudTrailEvent"])["userIdentity"]["type"] == "IAMUser"
+
+    def refused(client):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            client.describe_log_groups()
+        return e.value.response["Error"]["Code"]
+
+    bad = boto3.client("logs", endpoint_url=ENDPOINT, region_name="us-east-1",
+                       aws_access_key_id="AKIDE2E", aws_secret_access_key="wrong")
+    assert refused(bad) == "InvalidSignatureException"
+    # The 12-digit shortcut exists only with signatures off.
+    assert refused(logs(key="210987654321")) == "UnrecognizedClientException"
+    # A key made with the admin tool works at once, in its own account; disabled, it stops.
+    r = admin("keys", "create", "--account", "222222222222", "--user", "bob")
+    assert r.returncode == 0, r.stderr
+    made = dict(line.split(":", 1) for line in r.stdout.splitlines())
+    key, secret = made["AccessKeyId"].strip(), made["SecretAccessKey"].strip()
+    bob = boto3.client("logs", endpoint_url=ENDPOINT, region_name="us-east-1",
+                       aws_access_key_id=key, aws_secret_access_key=secret)
+    assert bob.describe_log_groups()["logGroups"] == []
+    listed = admin("keys", "list")
+    assert key in listed.stdout and secret not in listed.stdout
+    assert admin("keys", "disable", key).returncode == 0
+    deadline = time.time() + 30
+    while True:
+        try:
+            bob.describe_log_groups()
+        except botocore.exceptions.ClientError as e:
+            assert e.response["Error"]["Code"] == "UnrecognizedClientException"
+            break
+        assert time.time() < deadline, "a disabled key kept working"
+        time.sleep(0.5)
+    assert admin("keys", "delete", key).returncode == 0

@@ -14,9 +14,10 @@ use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper_util::rt::TokioIo;
+use logbook_auth::{Auth, KeyRecord, KeySource, Mode, Secret};
 use logbook_model::TokenCodec;
 use logbook_protocol::pipeline::{encode, handle, unknown_operation};
-use logbook_protocol::{Group, IdentityConfig, Target};
+use logbook_protocol::{Group, Target};
 use logbook_storage::Store;
 use logbook_storage::audit::AuditLog;
 
@@ -96,7 +97,42 @@ struct Groups {
     metric_filters: Served<logbook_metric_filters::MetricFilters>,
     trails: Served<logbook_trails::Trails>,
     lookup: Served<logbook_lookup::Lookup>,
-    ids: IdentityConfig,
+    auth: Auth,
+}
+
+/// The secret of every key the tests use.
+pub const SECRET: &str = "secret";
+
+/// Named test keys: (key, account, user). Used by tests/audit.rs (two writers and a reader in
+/// one account) and the identity tests.
+pub const NAMED_KEYS: &[(&str, &str, &str)] = &[
+    ("AKIDALICE", "444455556666", "alice"),
+    ("AKIDAUDITA", "555566667777", "ann"),
+    ("AKIDAUDITB", "555566667777", "ben"),
+    ("AKIDAUDITR", "555566667777", "reader"),
+];
+
+/// The test key store: every test gets a fresh account (see [`new_account`]) whose access key is
+/// the account id itself, with the secret [`SECRET`]; plus the [`NAMED_KEYS`]. Signatures are
+/// verified for real (`sigv4` mode): only the store is made up.
+pub fn test_keys() -> KeySource {
+    KeySource::Custom(std::sync::Arc::new(|key: &str| {
+        let named =
+            NAMED_KEYS.iter().find(|(k, ..)| *k == key).map(|(_, a, u)| ((*a).to_owned(), Some((*u).to_owned())));
+        let (account_id, user_name) = match named {
+            Some(n) => n,
+            None if key.len() == 12 && key.bytes().all(|b| b.is_ascii_digit()) => (key.to_owned(), None),
+            None => return None,
+        };
+        Some(KeyRecord {
+            access_key_id: key.to_owned(),
+            secret_access_key: Secret::new(SECRET),
+            account_id,
+            user_name,
+            enabled: true,
+            created: 0,
+        })
+    }))
 }
 
 async fn serve(
@@ -108,7 +144,7 @@ async fn serve(
     let body = if bytes.is_empty() { lambda_http::Body::Empty } else { lambda_http::Body::Binary(bytes.to_vec()) };
     let req = lambda_http::Request::from_parts(parts, body);
     let target = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let ids = &groups.ids;
+    let ids = &groups.auth;
     // Exhaustive over the catalogue's groups: a new group does not compile until it is served here.
     let resp = match Target::parse(target.as_deref()) {
         Target::Known(a) => match a.group() {
@@ -154,19 +190,7 @@ pub fn endpoint() -> &'static str {
                     }),
                     trails: Served::new("trails", |store| logbook_trails::Trails { store, s3: s3() }),
                     lookup: Served::new("lookup", |store| logbook_lookup::Lookup { store, tokens: t() }),
-                    ids: IdentityConfig {
-                        keys: [
-                            ("AKIDALICE", "444455556666", "alice"),
-                            // Used only by tests/audit.rs: two writers and a reader in one account.
-                            ("AKIDAUDITA", "555566667777", "ann"),
-                            ("AKIDAUDITB", "555566667777", "ben"),
-                            ("AKIDAUDITR", "555566667777", "reader"),
-                        ]
-                        .into_iter()
-                        .map(|(k, a, u)| (k.to_owned(), (a.to_owned(), Some(u.to_owned()))))
-                        .collect(),
-                        ..IdentityConfig::default()
-                    },
+                    auth: Auth::new(Mode::SigV4, test_keys()),
                 }));
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 tx.send(listener.local_addr().unwrap()).unwrap();
@@ -202,7 +226,7 @@ pub fn logs_client_for(access_key: &str, region: &str) -> logs::Client {
     let conf = logs::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))
-        .credentials_provider(Credentials::new(access_key, "secret", None, None, "test"))
+        .credentials_provider(Credentials::new(access_key, SECRET, None, None, "test"))
         .endpoint_url(endpoint())
         .build();
     logs::Client::from_conf(conf)
@@ -213,7 +237,7 @@ pub fn trail_client_for(access_key: &str, region: &str) -> aws_sdk_cloudtrail::C
     let conf = aws_sdk_cloudtrail::Config::builder()
         .behavior_version(aws_sdk_cloudtrail::config::BehaviorVersion::latest())
         .region(aws_sdk_cloudtrail::config::Region::new(region.to_owned()))
-        .credentials_provider(aws_sdk_cloudtrail::config::Credentials::new(access_key, "secret", None, None, "test"))
+        .credentials_provider(aws_sdk_cloudtrail::config::Credentials::new(access_key, SECRET, None, None, "test"))
         .endpoint_url(endpoint())
         .build();
     aws_sdk_cloudtrail::Client::from_conf(conf)
@@ -226,12 +250,23 @@ pub fn logs_client() -> (logs::Client, String) {
 }
 
 /// A raw HTTP exchange with the gateway, for what SDKs never send. Returns status and JSON body.
+/// An `authorization` header made by [`sigv4`] is replaced by a real signature of this request.
 pub fn raw_post(path: &str, headers: &[(&str, &str)], body: &str) -> (u16, serde_json::Value, String) {
     let addr = endpoint().trim_start_matches("http://").to_owned();
     let mut s = std::net::TcpStream::connect(&addr).unwrap();
     let mut req =
         format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
-    for (k, v) in headers {
+    let mut headers: Vec<(String, String)> = headers.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    if let Some(i) = headers.iter().position(|(k, v)| k.eq_ignore_ascii_case("authorization") && v.starts_with(SIGN_ME))
+    {
+        let (_, placeholder) = headers.remove(i);
+        let mut parts = placeholder[SIGN_ME.len()..].split(' ');
+        let (key, service) = (parts.next().unwrap_or_default().to_owned(), parts.next().unwrap_or("logs").to_owned());
+        let mut to_sign = headers.clone();
+        to_sign.push(("host".into(), addr.clone()));
+        headers.extend(sign_headers(&key, &service, "POST", path, &to_sign, body.as_bytes()));
+    }
+    for (k, v) in &headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     req.push_str("\r\n");
@@ -244,12 +279,44 @@ pub fn raw_post(path: &str, headers: &[(&str, &str)], body: &str) -> (u16, serde
     (status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null), head.to_owned())
 }
 
-/// The Authorization header an SDK would send for `key` (the signature is not checked yet).
+const SIGN_ME: &str = "logbook-test-sign:";
+
+/// An `authorization` header for [`raw_post`] to sign for real with `key` (and [`SECRET`]) for
+/// `service`, once it knows the whole request.
 pub fn sigv4(key: &str, service: &str) -> String {
-    format!(
-        "AWS4-HMAC-SHA256 Credential={key}/20261120/us-east-1/{service}/aws4_request, \
-         SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0000"
+    format!("{SIGN_ME}{key} {service}")
+}
+
+/// The `authorization` and `x-amz-date` headers that sign a request as an SDK would, with `key`
+/// and [`SECRET`], in us-east-1, now. `headers` must include `host`.
+pub fn sign_headers(
+    key: &str,
+    service: &str,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Vec<(String, String)> {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    let identity = aws_credential_types::Credentials::new(key, SECRET, None, None, "test").into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region("us-east-1")
+        .name(service)
+        .time(std::time::SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .unwrap()
+        .into();
+    let request = SignableRequest::new(
+        method,
+        path,
+        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        SignableBody::Bytes(body),
     )
+    .unwrap();
+    let (instructions, _) = sign(request, &params).unwrap().into_parts();
+    instructions.headers().map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
 }
 
 /// `(code, message)` of a failed SDK call; panics if the call succeeded.
@@ -261,15 +328,22 @@ pub fn err<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug, R: std
     (code, e.message().unwrap_or("").to_owned())
 }
 
-/// An API Gateway-shaped request as the pipeline receives it, signed (not verified) for `account`.
-pub fn lambda_request(account: &str, target: &str, body: String) -> lambda_http::Request {
-    http::Request::builder()
-        .method("POST")
-        .uri("/")
-        .header("x-amz-target", target)
-        .header("authorization", sigv4(account, "logs"))
-        .body(lambda_http::Body::Text(body))
-        .expect("static parts are valid")
+/// An API Gateway-shaped request as the pipeline receives it, signed for real with `key` (an
+/// account id, in the test key store) and [`SECRET`].
+pub fn lambda_request(key: &str, target: &str, body: String) -> lambda_http::Request {
+    let service = if target.contains("CloudTrail") { "cloudtrail" } else { "logs" };
+    let mut headers = vec![
+        ("host".to_owned(), "logbook.test".to_owned()),
+        ("x-amz-target".to_owned(), target.to_owned()),
+        ("content-type".to_owned(), "application/x-amz-json-1.1".to_owned()),
+    ];
+    let signed = sign_headers(key, service, "POST", "/", &headers, body.as_bytes());
+    headers.extend(signed);
+    let mut b = http::Request::builder().method("POST").uri("/");
+    for (k, v) in &headers {
+        b = b.header(k, v);
+    }
+    b.body(lambda_http::Body::Text(body)).expect("static parts are valid")
 }
 
 /// A realistic access-log line of `len` bytes (event `i`); varied enough that compression is not

@@ -3,8 +3,9 @@ use logbook_log_groups::LogGroups;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     logbook_protocol::init_tracing();
+    let auth = logbook_auth::Auth::from_env().await?;
     let group =
-        LogGroups { store: logbook_storage::Store::from_env().await, tokens: logbook_model::TokenCodec::from_env() };
+        LogGroups { store: logbook_storage::Store::from_env().await, tokens: logbook_auth::token_codec().await? };
     let audit = logbook_storage::audit::AuditLog::new(group.store.clone());
-    logbook_protocol::pipeline::run(group, audit).await
+    logbook_protocol::pipeline::run(group, auth, audit).await
 }

@@ -10,11 +10,38 @@ use serde_json::{Value, json};
 
 struct Router {
     lambda: aws_sdk_lambda::Client,
+    /// Signatures are checked (`LOGBOOK_AUTH` is `sigv4`, the default).
+    checked: bool,
+}
+
+/// The signature checks the router can make without the key store: one is there (when
+/// signatures are checked) and it is well formed. The group function verifies it before
+/// anything else; this only spares it (and a Lambda invocation) calls that cannot pass.
+fn signature_present(payload: &Value, checked: bool) -> Result<(), ApiError> {
+    let headers: Vec<(&str, &str)> = payload
+        .get("headers")
+        .and_then(Value::as_object)
+        .map(|h| h.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.as_str(), v))).collect())
+        .unwrap_or_default();
+    let req = logbook_auth::Request {
+        method: "POST",
+        path: payload.get("rawPath").and_then(Value::as_str).unwrap_or("/"),
+        query: payload.get("rawQueryString").and_then(Value::as_str).filter(|q| !q.is_empty()),
+        headers: &headers,
+        body: &[],
+    };
+    match logbook_auth::Signature::parse(&req)? {
+        None if checked => Err(logbook_auth::sigv4::missing()),
+        _ => Ok(()),
+    }
 }
 
 impl Router {
     async fn route(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
         let request_id = event.context.request_id.clone();
+        if let Err(e) = signature_present(&event.payload, self.checked) {
+            return Ok(error_response(&request_id, &e));
+        }
         let target = header(&event.payload, "x-amz-target");
         let group = match Target::parse(target) {
             Target::Known(action) => {
@@ -80,7 +107,8 @@ async fn main() -> Result<(), Error> {
     logbook_protocol::init_tracing();
     // AWS_ENDPOINT_URL_LAMBDA points this at `cargo lambda watch`'s Invoke API when local.
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let router: &'static Router = Box::leak(Box::new(Router { lambda: aws_sdk_lambda::Client::new(&config) }));
+    let checked = logbook_auth::Mode::from_env()? == logbook_auth::Mode::SigV4;
+    let router: &'static Router = Box::leak(Box::new(Router { lambda: aws_sdk_lambda::Client::new(&config), checked }));
     lambda_runtime::run(service_fn(move |event| router.route(event))).await
 }
 
@@ -93,6 +121,23 @@ mod tests {
         let v = json!({ "headers": { "X-Amz-Target": "Logs_20140328.CreateLogGroup" } });
         assert_eq!(header(&v, "x-amz-target"), Some("Logs_20140328.CreateLogGroup"));
         assert_eq!(header(&json!({}), "x-amz-target"), None);
+    }
+
+    #[test]
+    fn unsigned_and_malformed_calls_stop_at_the_router() {
+        let signed = json!({ "headers": { "authorization": "AWS4-HMAC-SHA256 Credential=AK/20261120/us-east-1/logs/aws4_request, SignedHeaders=host;x-amz-date, Signature=00", "x-amz-date": "20261120T000000Z" } });
+        assert!(signature_present(&signed, true).is_ok(), "the group verifies it");
+        let unsigned = json!({ "headers": { "x-amz-target": "Logs_20140328.DescribeLogGroups" } });
+        assert_eq!(
+            signature_present(&unsigned, true).unwrap_err().code,
+            logbook_protocol::ErrorCode::MissingAuthenticationTokenException
+        );
+        assert!(signature_present(&unsigned, false).is_ok(), "with signatures off, the group decides");
+        let malformed = json!({ "headers": { "authorization": "AWS4-HMAC-SHA256 Credential=x" } });
+        assert_eq!(
+            signature_present(&malformed, false).unwrap_err().code,
+            logbook_protocol::ErrorCode::IncompleteSignatureException
+        );
     }
 
     #[test]

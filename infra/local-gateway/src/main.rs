@@ -8,7 +8,8 @@
 //! invokes the function through the Invoke API, and turns the function's answer back into HTTP.
 //!
 //! Routes are those of `template.yaml`: `POST /` → router, `POST /{group}` (with or without a
-//! trailing slash) → that group's function. `/2015-03-31/…` (the Invoke API) passes through.
+//! trailing slash) → that group's function. Anything else is API Gateway's 404, Lambda's own Invoke
+//! API included: it stays on watch's port, never on Logbook's.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -140,9 +141,6 @@ impl Gateway {
         let Ok(body) = body.collect().await.map(|b| b.to_bytes()) else {
             return gateway_error(StatusCode::BAD_REQUEST);
         };
-        if parts.uri.path().starts_with("/2015-03-31/") {
-            return self.pass_through(parts, body).await;
-        }
         // Lambda takes at most 6 MB of event, and the body travels base64-encoded in it.
         if body.len() > MAX_BODY {
             return gateway_error(StatusCode::PAYLOAD_TOO_LARGE);
@@ -172,24 +170,6 @@ impl Gateway {
                 eprintln!("local-gateway: {function} failed: {}", String::from_utf8_lossy(&bytes));
                 gateway_error(StatusCode::INTERNAL_SERVER_ERROR)
             }
-        }
-    }
-
-    /// The Invoke API itself (the background worker's schedule, users' direct invokes).
-    async fn pass_through(&self, parts: http::request::Parts, body: Bytes) -> Response<Full<Bytes>> {
-        let uri = format!("{}{}", self.upstream, parts.uri.path_and_query().map_or("", |p| p.as_str()));
-        let mut req = Request::builder().method(parts.method).uri(uri);
-        for (k, v) in parts.headers.iter().filter(|(k, _)| *k != http::header::HOST) {
-            req = req.header(k, v);
-        }
-        let Ok(req) = req.body(Full::new(body)) else { return gateway_error(StatusCode::BAD_REQUEST) };
-        match self.client.request(req).await {
-            Ok(answer) => {
-                let (parts, body) = answer.into_parts();
-                let bytes = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-                Response::from_parts(parts, Full::new(bytes))
-            }
-            Err(_) => gateway_error(StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
 }
@@ -294,6 +274,7 @@ mod tests {
             ("/log-events/x", None),
             ("/router", None),
             ("/nope", None),
+            ("/2015-03-31/functions/router/invocations", None),
             ("//", None),
         ];
         for (path, want) in cases {

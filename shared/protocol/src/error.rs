@@ -28,6 +28,8 @@ codes! {
     ValidationException = 400,
     MissingAuthenticationTokenException = 400,
     IncompleteSignatureException = 400,
+    UnrecognizedClientException = 400,
+    InvalidSignatureException = 400,
     // CloudWatch Logs.
     InvalidParameterException = 400,
     ResourceNotFoundException = 400,

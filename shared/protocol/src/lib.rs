@@ -1,8 +1,9 @@
 //! The AWS JSON 1.1 wire protocol as Logbook speaks it.
 //!
 //! Every action travels as `POST` with an `X-Amz-Target` header. This crate turns that header into a
-//! typed [`Action`], resolves the caller's [`Identity`], and runs one decode → call → encode
-//! [`pipeline`] that every group function shares, so no handler can forget a protocol rule.
+//! typed [`Action`], has the caller authenticated into an [`Identity`] (by `logbook-auth`, before
+//! anything else), and runs one decode → call → encode [`pipeline`] that every group function
+//! shares, so no handler can forget a protocol rule.
 
 pub mod action;
 pub mod error;
@@ -11,8 +12,8 @@ pub mod pipeline;
 
 pub use action::{Action, Group, GroupOp, Route, Service, Target, ops};
 pub use error::{ApiError, ErrorCode};
-pub use identity::{Identity, IdentityConfig};
-pub use pipeline::{AuditSink, Call, Dispatch};
+pub use identity::Identity;
+pub use pipeline::{AuditSink, Authenticate, Call, Dispatch};
 
 /// Logs to stderr (CloudWatch in AWS, the terminal under `cargo lambda watch`); `RUST_LOG` filters.
 pub fn init_tracing() {

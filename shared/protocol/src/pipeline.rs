@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 
 use crate::action::{Action, GroupOp, Target};
 use crate::error::{ApiError, ErrorCode};
-use crate::identity::{Identity, IdentityConfig};
+use crate::identity::Identity;
 
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 pub const REQUEST_ID_HEADER: &str = "x-amzn-RequestId";
@@ -60,6 +60,14 @@ pub trait Dispatch: Sync {
     fn dispatch(&self, op: Self::Op, call: &Call) -> impl Future<Output = Result<serde_json::Value, ApiError>> + Send;
 }
 
+/// Proves who sent a request (SigV4 against the key store, or a local mode that trusts any
+/// signature). Runs first: nothing else about a request is looked at before it answers.
+pub trait Authenticate: Sync {
+    fn authenticate(&self, req: &Request) -> impl Future<Output = Result<Identity, ApiError>> + Send;
+    /// `sigv4` or `off`, for logs and banners.
+    fn mode(&self) -> &'static str;
+}
+
 /// Where the pipeline records every call it served. Recording is part of the call: the response
 /// waits for it, and a failure to record is our fault (5xx), never silently dropped.
 pub trait AuditSink: Sync {
@@ -79,18 +87,20 @@ impl AuditSink for NoAudit {
     }
 }
 
-/// Decode → call → record → encode. Never fails: every outcome is an HTTP response.
+/// Authenticate → decode → call → record → encode. Never fails: every outcome is an HTTP
+/// response.
 ///
-/// Calls refused before they have an identity (unknown target, missing or malformed signature)
-/// are not recorded: there is no account to record them in.
-pub async fn handle<D: Dispatch, A: AuditSink>(
+/// Calls refused before they have an identity (a missing, malformed or invalid signature) or
+/// before they name an action of this group are not recorded: there is no account, or no
+/// action, to record them under.
+pub async fn handle<D: Dispatch, Au: Authenticate, A: AuditSink>(
     group: &D,
-    ids: &IdentityConfig,
+    auth: &Au,
     audit: &A,
     req: Request,
 ) -> Response<Body> {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let result = match prepare::<D::Op>(ids, &req, &request_id) {
+    let result = match prepare::<D::Op, Au>(auth, &req, &request_id).await {
         Ok((op, call)) => {
             let outcome = group.dispatch(op, &call).await;
             log_error(&request_id, Some(call.action), &outcome);
@@ -122,19 +132,30 @@ pub fn log_error(request_id: &str, action: Option<Action>, outcome: &Result<serd
 }
 
 /// Serves a group as a Lambda function behind API Gateway (or `cargo lambda watch`).
-pub async fn run<D: Dispatch + 'static, A: AuditSink + 'static>(group: D, audit: A) -> Result<(), lambda_http::Error> {
+pub async fn run<D: Dispatch + 'static, Au: Authenticate + 'static, A: AuditSink + 'static>(
+    group: D,
+    auth: Au,
+    audit: A,
+) -> Result<(), lambda_http::Error> {
+    tracing::info!(auth = auth.mode(), "serving");
     // Built once per cold start and kept for the life of the instance.
-    let ids: &'static IdentityConfig = Box::leak(Box::new(IdentityConfig::from_env()));
     let group: &'static D = Box::leak(Box::new(group));
+    let auth: &'static Au = Box::leak(Box::new(auth));
     let audit: &'static A = Box::leak(Box::new(audit));
     lambda_http::run(lambda_http::service_fn(move |req| async move {
-        Ok::<_, std::convert::Infallible>(handle(group, ids, audit, req).await)
+        Ok::<_, std::convert::Infallible>(handle(group, auth, audit, req).await)
     }))
     .await
 }
 
-fn prepare<Op: GroupOp>(ids: &IdentityConfig, req: &Request, request_id: &str) -> Result<(Op, Call), ApiError> {
+async fn prepare<Op: GroupOp, Au: Authenticate>(
+    auth: &Au,
+    req: &Request,
+    request_id: &str,
+) -> Result<(Op, Call), ApiError> {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    // Before anything else: who is asking.
+    let identity = auth.authenticate(req).await?;
     let op = match Target::parse(header("x-amz-target")) {
         Target::Known(a) => Op::try_from(a).map_err(|a| {
             ApiError::new(
@@ -144,7 +165,6 @@ fn prepare<Op: GroupOp>(ids: &IdentityConfig, req: &Request, request_id: &str) -
         })?,
         Target::Unknown(t) => return Err(unknown_operation(&t)),
     };
-    let identity = ids.resolve(req.headers())?;
     let call = Call {
         action: op.into(),
         identity,
@@ -199,6 +219,31 @@ mod tests {
 
     struct Echo;
 
+    /// Trusts a signature's key as the account (a 12-digit key, as the tests send), refuses
+    /// unsigned calls: enough to test the pipeline's order of things.
+    struct KeyIsAccount;
+
+    impl Authenticate for KeyIsAccount {
+        async fn authenticate(&self, req: &Request) -> Result<Identity, ApiError> {
+            let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok());
+            let key = auth.and_then(|a| a.split("Credential=").nth(1)).and_then(|c| c.split('/').next());
+            match key {
+                Some(k) => Ok(Identity {
+                    account_id: k.into(),
+                    region: "us-east-1".into(),
+                    access_key_id: Some(k.into()),
+                    user_name: None,
+                }),
+                None => {
+                    Err(ApiError::new(ErrorCode::MissingAuthenticationTokenException, "Missing Authentication Token"))
+                }
+            }
+        }
+        fn mode(&self) -> &'static str {
+            "test"
+        }
+    }
+
     impl Dispatch for Echo {
         type Op = ops::LogGroups;
         async fn dispatch(&self, _: ops::LogGroups, call: &Call) -> Result<serde_json::Value, ApiError> {
@@ -223,7 +268,7 @@ mod tests {
     }
 
     async fn run(target: Option<&str>, body: &str, signed: bool) -> (u16, serde_json::Value) {
-        let resp = handle(&Echo, &IdentityConfig::default(), &NoAudit, request(target, body, signed)).await;
+        let resp = handle(&Echo, &KeyIsAccount, &NoAudit, request(target, body, signed)).await;
         assert!(resp.headers().get(REQUEST_ID_HEADER).is_some(), "every response has a request id");
         let status = resp.status().as_u16();
         let v = serde_json::from_slice(resp.body().as_ref()).unwrap_or(serde_json::Value::Null);
@@ -248,15 +293,15 @@ mod tests {
         let ok = Recorder { fail: false, seen: Default::default() };
         let t = Some("Logs_20140328.CreateLogGroup");
         for body in ["{}", "not json"] {
-            let resp = handle(&Echo, &IdentityConfig::default(), &ok, request(t, body, true)).await;
+            let resp = handle(&Echo, &KeyIsAccount, &ok, request(t, body, true)).await;
             assert!(resp.status().as_u16() < 500);
         }
         // Refused before an identity exists: nothing to record it under.
-        handle(&Echo, &IdentityConfig::default(), &ok, request(t, "{}", false)).await;
+        handle(&Echo, &KeyIsAccount, &ok, request(t, "{}", false)).await;
         assert_eq!(*ok.seen.lock().unwrap(), [(Action::CreateLogGroup, true), (Action::CreateLogGroup, false)]);
 
         let broken = Recorder { fail: true, seen: Default::default() };
-        let resp = handle(&Echo, &IdentityConfig::default(), &broken, request(t, "{}", true)).await;
+        let resp = handle(&Echo, &KeyIsAccount, &broken, request(t, "{}", true)).await;
         assert_eq!(resp.status().as_u16(), 500, "an unrecorded call is our fault, never silent");
     }
 
