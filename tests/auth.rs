@@ -234,3 +234,45 @@ async fn sdk_clients_pass_and_accounts_stay_apart() {
     assert_eq!(record["userIdentity"]["accessKeyId"], "AKIDALICE");
     assert_eq!(record["userIdentity"]["arn"], "arn:aws:iam::444455556666:user/alice");
 }
+
+/// The presigned form: the signature in the query string (as `aws-sigv4` and boto3 presign).
+#[test]
+fn presigned_requests_verify() {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign};
+    let account = new_account();
+    let addr = endpoint().trim_start_matches("http://").to_owned();
+    let body = "{}";
+    let presign = |secret: &str, unsigned_payload: bool| {
+        let headers = [("host", addr.as_str()), ("x-amz-target", DESCRIBE)];
+        let identity = aws_credential_types::Credentials::new(&account, secret, None, None, "test").into();
+        let mut settings = SigningSettings::default();
+        settings.signature_location = SignatureLocation::QueryParams;
+        settings.expires_in = Some(Duration::from_secs(300));
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region("us-east-1")
+            .name("logs")
+            .time(SystemTime::now())
+            .settings(settings)
+            .build()
+            .unwrap()
+            .into();
+        let payload =
+            if unsigned_payload { SignableBody::UnsignedPayload } else { SignableBody::Bytes(body.as_bytes()) };
+        let request = SignableRequest::new("POST", "/", headers.into_iter(), payload).unwrap();
+        let (instructions, _) = sign(request, &params).unwrap().into_parts();
+        let query: Vec<String> = instructions
+            .params()
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.replace('/', "%2F").replace(';', "%3B")))
+            .collect();
+        format!("/?{}", query.join("&"))
+    };
+    for unsigned_payload in [true, false] {
+        let (status, v, _) =
+            logbook_tests::raw_post(&presign(SECRET, unsigned_payload), &[("x-amz-target", DESCRIBE)], body);
+        assert_eq!(status, 200, "{v}");
+    }
+    let (status, v, _) = logbook_tests::raw_post(&presign("wrong", true), &[("x-amz-target", DESCRIBE)], body);
+    assert_eq!((status, v["__type"].as_str()), (400, Some("InvalidSignatureException")));
+}
