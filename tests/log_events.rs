@@ -45,7 +45,7 @@ async fn put_validation_and_rejections() {
     let span = put(vec![ev(now - DAY - 1000, "a"), ev(now, "b")]).await;
     assert_eq!(err(span).0, "InvalidParameterException");
     let empty = put(vec![ev(now, "")]).await;
-    assert_eq!(err(empty).0, "ValidationException");
+    assert_eq!(err(empty).0, "InvalidParameterException");
 
     // The batch limit is exact: message bytes + 26 per event.
     let per = 1_048_576 / 8 - 26;
@@ -518,4 +518,43 @@ async fn one_megabyte_events_span_items_and_read_back_whole() {
     let found = c.filter_log_events().log_group_name("g").filter_pattern("BIG1").send().await.unwrap();
     assert_eq!(found.events().len(), 1);
     assert!(found.events()[0].message() == Some(big.as_str()));
+}
+
+/// An SDK retries a PutLogEvents whose answer it never got with the same body and the same
+/// `amz-sdk-invocation-id`: the events are stored once. Another call carrying the same events
+/// (another invocation id) is kept too, as AWS keeps it.
+#[tokio::test]
+async fn a_retried_put_is_stored_once_and_another_call_twice() {
+    let (c, account) = logs_client();
+    c.create_log_group().log_group_name("g").send().await.unwrap();
+    c.create_log_stream().log_group_name("g").log_stream_name("s").send().await.unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    // Big enough for several chunks of equal content: each must still be its own.
+    let per = 1_048_576 / 8 - 26;
+    let events: Vec<serde_json::Value> =
+        (0..8).map(|_| serde_json::json!({ "timestamp": now, "message": "z".repeat(per) })).collect();
+    let body = serde_json::json!({ "logGroupName": "g", "logStreamName": "s", "logEvents": events }).to_string();
+    let auth = logbook_tests::sigv4(&account, "logs");
+    let put = |invocation: &'static str| {
+        logbook_tests::raw_post(
+            "/",
+            &[
+                ("x-amz-target", "Logs_20140328.PutLogEvents"),
+                ("amz-sdk-invocation-id", invocation),
+                ("authorization", &auth),
+            ],
+            &body,
+        )
+    };
+    for invocation in ["11111111-aaaa", "11111111-aaaa", "11111111-aaaa", "22222222-bbbb"] {
+        let (status, v, _) = put(invocation);
+        assert_eq!(status, 200, "{v}");
+    }
+    let mut stored = 0;
+    let mut p =
+        c.get_log_events().log_group_name("g").log_stream_name("s").start_from_head(true).into_paginator().send();
+    while let Some(page) = p.next().await {
+        stored += page.unwrap().events().len();
+    }
+    assert_eq!(stored, 16, "three attempts of one call store its 8 events once; the other call's 8 are kept");
 }

@@ -62,27 +62,28 @@ async fn validation_errors_use_aws_wording() {
     let cases: Vec<((String, String), &str, String)> = vec![
         (
             err(c.create_log_group().log_group_name("bad name").send().await),
-            "ValidationException",
+            "InvalidParameterException",
             format!("1 validation error detected: Value 'bad name' at 'logGroupName' failed to satisfy constraint: {pattern}"),
         ),
         (
             err(c.create_log_group().log_group_name(&long).send().await),
-            "ValidationException",
-            format!("1 validation error detected: Value '{long}' at 'logGroupName' failed to satisfy constraint: Member must have length less than or equal to 512"),
+            "InvalidParameterException",
+            // AWS's own sentence for an over-long name, not the usual constraint form.
+            "Invalid LogGroup or LogStream, both must have length less than or equal to 512.".into(),
         ),
         (
             err(c.describe_log_groups().limit(0).send().await),
-            "ValidationException",
+            "InvalidParameterException",
             "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1".into(),
         ),
         (
             err(c.describe_log_groups().limit(51).send().await),
-            "ValidationException",
+            "InvalidParameterException",
             "1 validation error detected: Value '51' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 50".into(),
         ),
         (
             err(c.describe_log_groups().log_group_name_prefix("a*").send().await),
-            "ValidationException",
+            "InvalidParameterException",
             format!("1 validation error detected: Value 'a*' at 'logGroupNamePrefix' failed to satisfy constraint: {pattern}"),
         ),
         (
@@ -109,7 +110,7 @@ async fn validation_errors_use_aws_wording() {
 
     let retention = c.put_retention_policy().log_group_name("g").retention_in_days(2).send().await;
     let (code, message) = err(retention);
-    assert_eq!(code, "ValidationException");
+    assert_eq!(code, "InvalidParameterException");
     assert!(message.starts_with("1 validation error detected: Value '2' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set: [1, 3, 5, 7,"), "{message}");
 }
 
@@ -143,7 +144,7 @@ async fn missing_members_are_validation_errors() {
         let target = format!("Logs_20140328.{action}");
         let (status, v, _) = raw_post("/", &[("x-amz-target", &target), ("authorization", &auth)], body);
         assert_eq!(status, 400, "{action}");
-        assert_eq!(v["__type"], "ValidationException", "{action}");
+        assert_eq!(v["__type"], "InvalidParameterException", "{action}");
         assert_eq!(v["message"], message, "{action}");
     }
     // A member of the wrong JSON type is a serialization error, as AWS answers it.

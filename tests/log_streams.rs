@@ -44,17 +44,17 @@ async fn validation() {
     let cases = [
         (
             c.create_log_stream().log_group_name("g").log_stream_name("a:b").send().await.map(|_| ()),
-            "ValidationException",
+            "InvalidParameterException",
             "1 validation error detected: Value 'a:b' at 'logStreamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [^:*]*",
         ),
         (
             c.create_log_stream().log_group_name("g").log_stream_name("a*").send().await.map(|_| ()),
-            "ValidationException",
+            "InvalidParameterException",
             "1 validation error detected: Value 'a*' at 'logStreamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [^:*]*",
         ),
         (
             c.create_log_stream().log_group_name("g").log_stream_name("").send().await.map(|_| ()),
-            "ValidationException",
+            "InvalidParameterException",
             "1 validation error detected: Value '' at 'logStreamName' failed to satisfy constraint: Member must have length greater than or equal to 1",
         ),
     ];
@@ -73,7 +73,7 @@ async fn validation() {
         ("InvalidParameterException".into(), "Cannot order by LastEventTime with a logStreamNamePrefix.".into())
     );
     let (code, _) = err(c.describe_log_streams().log_group_name("g").limit(51).send().await);
-    assert_eq!(code, "ValidationException");
+    assert_eq!(code, "InvalidParameterException");
     let (code, _) = err(c.describe_log_streams().log_group_name("g").next_token("x.y").send().await);
     assert_eq!(code, "InvalidParameterException");
 }

@@ -187,7 +187,7 @@ async fn the_last_pass_waits_until_the_change_settles() {
     group.retention_in_days = None;
     let stream = store().get_stream(&id, &group, "s").await.unwrap().unwrap();
     let late = logbook_model::events::Event { timestamp: now_ms(), message: "straggler".into() };
-    store().put_events(&id, &group, &stream, &[late], now_ms(), "1").await.unwrap();
+    store().put_events(&id, &group, &stream, &[late], now_ms(), "1", None).await.unwrap();
     assert!(ttls(&account, "s").await.iter().any(|(_, ttl)| ttl.is_none()));
 
     tokio::time::sleep(Duration::from_millis(2100)).await;

@@ -91,14 +91,14 @@ async fn invalid_patterns_and_requests() {
     assert_eq!(code, "InvalidParameterException");
     assert!(message.contains("position"), "says where: {message}");
     let too_long = c.test_metric_filter().filter_pattern("a".repeat(1025)).log_event_messages("m").send().await;
-    assert_eq!(err(too_long).0, "ValidationException");
+    assert_eq!(err(too_long).0, "InvalidParameterException");
     let none = c.test_metric_filter().filter_pattern("x").send().await;
-    assert_eq!(err(none).0, "ValidationException");
+    assert_eq!(err(none).0, "InvalidParameterException");
     let mut many = c.test_metric_filter().filter_pattern("x");
     for i in 0..51 {
         many = many.log_event_messages(format!("m{i}"));
     }
-    assert_eq!(err(many.send().await).0, "ValidationException");
+    assert_eq!(err(many.send().await).0, "InvalidParameterException");
 }
 
 #[tokio::test]
@@ -215,9 +215,8 @@ async fn validation() {
         (err(put("[a, b]", "$c", "App").await).0, "InvalidParameterException"), // not a field of the pattern
         (err(put("ERROR", "$.x", "App").await).0, "InvalidParameterException"),
         (err(put("{ $.a = ", "1", "App").await).0, "InvalidParameterException"),
-        (err(put("ERROR", "1", "My:App").await).0, "ValidationException"),
-        (err(put("ERROR", "1", "My*App").await).0, "ValidationException"),
-        (err(put("ERROR", &"9".repeat(101), "App").await).0, "ValidationException"),
+        (err(put("ERROR", "1", "My*App").await).0, "InvalidParameterException"),
+        (err(put("ERROR", &"9".repeat(101), "App").await).0, "InvalidParameterException"),
     ];
     for (i, (got, want)) in cases.iter().enumerate() {
         assert_eq!(got, want, "case {i}");
@@ -232,13 +231,49 @@ async fn validation() {
     let body = r#"{"logGroupName":"g","filterName":"f","filterPattern":"x","metricTransformations":[]}"#;
     let (status, v, _) =
         raw_post("/", &[("x-amz-target", "Logs_20140328.PutMetricFilter"), ("authorization", &auth)], body);
-    assert_eq!((status, v["__type"].as_str()), (400, Some("ValidationException")));
+    assert_eq!((status, v["__type"].as_str()), (400, Some("InvalidParameterException")));
     let t = r#"{"metricName":"a","metricNamespace":"b","metricValue":"1"}"#;
     let body =
         format!(r#"{{"logGroupName":"g","filterName":"f","filterPattern":"x","metricTransformations":[{t},{t}]}}"#);
     let (status, v, _) =
         raw_post("/", &[("x-amz-target", "Logs_20140328.PutMetricFilter"), ("authorization", &auth)], &body);
-    assert_eq!((status, v["__type"].as_str()), (400, Some("ValidationException")));
+    assert_eq!((status, v["__type"].as_str()), (400, Some("InvalidParameterException")));
+}
+
+/// Where AWS's recorded answers differ from its documentation, the answers win.
+#[tokio::test]
+async fn metric_filters_accept_and_refuse_as_aws_answers() {
+    let (c, _) = logs_client();
+    c.create_log_group().log_group_name("g").send().await.unwrap();
+    let put = |t: MetricTransformation, pattern: &str| {
+        c.put_metric_filter()
+            .log_group_name("g")
+            .filter_name("f")
+            .filter_pattern(pattern)
+            .metric_transformations(t)
+            .send()
+    };
+    let base = || MetricTransformation::builder().metric_name("M").metric_namespace("App").metric_value("1");
+    // A `$.path` value with a JSON pattern that does not name the path; a namespace with a colon.
+    put(base().metric_value("$.value").build().unwrap(), "{ $.val = * }").await.unwrap();
+    put(base().metric_namespace("My:App").build().unwrap(), "ERROR").await.unwrap();
+    let described = c.describe_metric_filters().log_group_name("g").send().await.unwrap();
+    assert_eq!(described.metric_filters()[0].metric_transformations()[0].metric_namespace(), "My:App");
+    let by_metric = c.describe_metric_filters().metric_namespace("My:App").metric_name("M").send().await.unwrap();
+    assert_eq!(by_metric.metric_filters().len(), 1, "found by a namespace with a colon");
+    put(base().unit(logbook_tests::logs::types::StandardUnit::Milliseconds).build().unwrap(), "ERROR").await.unwrap();
+    // A unit outside CloudWatch's set, four dimensions, a default value with dimensions.
+    let dims = |n: usize| (0..n).map(|i| (format!("d{i}"), format!("$d{i}"))).collect::<HashMap<_, _>>();
+    let cases = [
+        put(base().unit(logbook_tests::logs::types::StandardUnit::from("Furlongs")).build().unwrap(), "ERROR").await,
+        put(base().set_dimensions(Some(dims(4))).build().unwrap(), "[d0, d1, d2, d3]").await,
+        put(base().set_dimensions(Some(dims(1))).default_value(0.0).build().unwrap(), "[d0]").await,
+    ];
+    for (i, r) in cases.into_iter().enumerate() {
+        let (code, message) = err(r);
+        assert_eq!(code, "InvalidParameterException", "case {i}: {message}");
+    }
+    put(base().set_dimensions(Some(dims(3))).build().unwrap(), "[d0, d1, d2]").await.unwrap();
 }
 
 #[tokio::test]

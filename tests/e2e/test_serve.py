@@ -130,7 +130,7 @@ def test_boto3(stack):
         c.describe_log_streams(logGroupName="missing")
     with pytest.raises(botocore.exceptions.ClientError) as e:
         c.create_log_group(logGroupName="bad name")
-    assert e.value.response["Error"]["Code"] == "ValidationException"
+    assert e.value.response["Error"]["Code"] == "InvalidParameterException"
     assert "failed to satisfy constraint" in e.value.response["Error"]["Message"]
     # Metric filters through the router to their own function.
     c.put_metric_filter(logGroupName="app", filterName="errors", filterPattern="[ip, user, status=5*, size]",

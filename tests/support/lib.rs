@@ -23,6 +23,7 @@ use logbook_storage::audit::AuditLog;
 
 pub use aws_sdk_cloudwatchlogs as logs;
 
+pub mod faults;
 pub mod policy;
 
 /// The DynamoDB Local endpoint `scripts/test` started.
@@ -70,8 +71,13 @@ pub fn store() -> Store {
 /// The store a deployed function would have: every DynamoDB call it makes is checked against
 /// its policy in `template.yaml`, and refused (the call fails) when the policy does not allow it.
 pub fn store_for(binary: &str) -> Store {
+    store_at(&dynamodb_endpoint(), binary)
+}
+
+/// [`store_for`], on the DynamoDB at `endpoint` (a fault-injecting proxy, say).
+pub fn store_at(endpoint: &str, binary: &str) -> Store {
     let client = aws_sdk_dynamodb::Client::from_conf(
-        dynamodb_config().interceptor(policy::PolicyCheck::for_function(binary)).build(),
+        dynamodb_config().endpoint_url(endpoint).interceptor(policy::PolicyCheck::for_function(binary)).build(),
     );
     Store::new(client, table_name())
 }
@@ -84,8 +90,7 @@ struct Served<D> {
 }
 
 impl<D> Served<D> {
-    fn new(binary: &str, make: impl FnOnce(Store) -> D) -> Served<D> {
-        let store = store_for(binary);
+    fn new(store: Store, make: impl FnOnce(Store) -> D) -> Served<D> {
         Served { audit: AuditLog::new(store.clone()), group: make(store) }
     }
 }
@@ -162,53 +167,64 @@ async fn serve(
         },
         Target::Unknown(t) => encode("in-process", Err(unknown_operation(&t))),
     };
+    if resp.status().is_server_error() {
+        SERVER_ERRORS.fetch_add(1, Ordering::Relaxed);
+    }
     let (parts, body) = resp.into_parts();
     Ok(hyper::Response::from_parts(parts, Full::new(Bytes::copy_from_slice(body.as_ref()))))
 }
+
+/// Answers of 5xx the in-process gateways gave, all of them (the fault test counts the client
+/// retries it caused).
+pub static SERVER_ERRORS: AtomicU64 = AtomicU64::new(0);
 
 /// The gateway's base URL; started once per test binary on its own runtime, so it outlives any
 /// single test's runtime.
 pub fn endpoint() -> &'static str {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
-    ENDPOINT.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-            rt.block_on(async move {
-                let tokens = TokenCodec::new(b"test-token-key");
-                let t = || tokens.clone();
-                let groups: &'static Groups = Box::leak(Box::new(Groups {
-                    log_groups: Served::new("log-groups", |store| logbook_log_groups::LogGroups { store, tokens: t() }),
-                    log_streams: Served::new("log-streams", |store| logbook_log_streams::LogStreams {
-                        store,
-                        tokens: t(),
-                    }),
-                    log_events: Served::new("log-events", |store| logbook_log_events::LogEvents { store, tokens: t() }),
-                    metric_filters: Served::new("metric-filters", |store| logbook_metric_filters::MetricFilters {
-                        store,
-                        tokens: t(),
-                    }),
-                    trails: Served::new("trails", |store| logbook_trails::Trails { store, s3: s3() }),
-                    lookup: Served::new("lookup", |store| logbook_lookup::Lookup { store, tokens: t() }),
-                    auth: Auth::new(Mode::SigV4, test_keys()),
-                }));
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send(listener.local_addr().unwrap()).unwrap();
-                loop {
-                    let Ok((stream, _)) = listener.accept().await else {
-                        continue;
-                    };
-                    tokio::spawn(async move {
-                        let svc = hyper::service::service_fn(move |req| serve(groups, req));
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(TokioIo::new(stream), svc)
-                            .await;
-                    });
-                }
-            });
+    ENDPOINT.get_or_init(|| start_gateway(dynamodb_endpoint()))
+}
+
+/// Serves every group function in-process behind a real HTTP listener, with stores on the
+/// DynamoDB at `dynamodb` (each checked against its function's policy). Returns the base URL.
+pub fn start_gateway(dynamodb: String) -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(async move {
+            let tokens = TokenCodec::new(b"test-token-key");
+            let t = || tokens.clone();
+            let at = |binary: &str| store_at(&dynamodb, binary);
+            let groups: &'static Groups = Box::leak(Box::new(Groups {
+                log_groups: Served::new(at("log-groups"), |store| logbook_log_groups::LogGroups { store, tokens: t() }),
+                log_streams: Served::new(at("log-streams"), |store| logbook_log_streams::LogStreams {
+                    store,
+                    tokens: t(),
+                }),
+                log_events: Served::new(at("log-events"), |store| logbook_log_events::LogEvents { store, tokens: t() }),
+                metric_filters: Served::new(at("metric-filters"), |store| logbook_metric_filters::MetricFilters {
+                    store,
+                    tokens: t(),
+                }),
+                trails: Served::new(at("trails"), |store| logbook_trails::Trails { store, s3: s3() }),
+                lookup: Served::new(at("lookup"), |store| logbook_lookup::Lookup { store, tokens: t() }),
+                auth: Auth::new(Mode::SigV4, test_keys()),
+            }));
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req| serve(groups, req));
+                    let _ =
+                        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+                });
+            }
         });
-        format!("http://{}", rx.recv().unwrap())
-    })
+    });
+    format!("http://{}", rx.recv().unwrap())
 }
 
 /// A fresh 12-digit account id: the access key names the account, so every test is isolated.
@@ -223,11 +239,16 @@ pub fn new_account() -> String {
 
 /// A CloudWatch Logs client whose access key is `access_key` (a 12-digit key names its account).
 pub fn logs_client_for(access_key: &str, region: &str) -> logs::Client {
+    logs_client_at(endpoint(), access_key, region)
+}
+
+/// [`logs_client_for`], against the gateway at `base`.
+pub fn logs_client_at(base: &str, access_key: &str, region: &str) -> logs::Client {
     let conf = logs::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))
         .credentials_provider(Credentials::new(access_key, SECRET, None, None, "test"))
-        .endpoint_url(endpoint())
+        .endpoint_url(base)
         .build();
     logs::Client::from_conf(conf)
 }
@@ -250,13 +271,21 @@ pub fn logs_client() -> (logs::Client, String) {
 }
 
 /// A raw HTTP exchange with the gateway, for what SDKs never send. Returns status and JSON body.
-/// An `authorization` header made by [`sigv4`] is replaced by a real signature of this request.
+/// An `authorization` header made by [`sigv4`] is replaced by a real signature of this request;
+/// `content-type` is AWS JSON 1.1 unless the caller sends one (`""` for none at all).
 pub fn raw_post(path: &str, headers: &[(&str, &str)], body: &str) -> (u16, serde_json::Value, String) {
     let addr = endpoint().trim_start_matches("http://").to_owned();
     let mut s = std::net::TcpStream::connect(&addr).unwrap();
     let mut req =
         format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
     let mut headers: Vec<(String, String)> = headers.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    match headers.iter().position(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+        None => headers.push(("content-type".into(), "application/x-amz-json-1.1".into())),
+        Some(i) if headers[i].1.is_empty() => {
+            headers.remove(i);
+        }
+        Some(_) => {}
+    }
     if let Some(i) = headers.iter().position(|(k, v)| k.eq_ignore_ascii_case("authorization") && v.starts_with(SIGN_ME))
     {
         let (_, placeholder) = headers.remove(i);

@@ -26,13 +26,22 @@ pub const FILTER_MAX_STREAMS: usize = 1_000;
 /// ~2,000 streams-hours); longer ones read every stream.
 pub const ACTIVE_WINDOW_MAX: i64 = 7 * DAY;
 
-/// A FilterLogEvents position: events are ordered by (timestamp, stream id, chunk, index).
+/// A FilterLogEvents position: events are ordered by (timestamp, stream id, ingestion time,
+/// chunk, index).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 struct FilterPos {
     ts: i64,
     stream: String,
+    #[serde(default)]
+    ing: i64,
     chunk: String,
     idx: u32,
+}
+
+impl logbook_model::token::Cursor for FilterPos {
+    fn in_range(&self) -> bool {
+        self.ts >= 0 && logbook_storage::is_id(&self.stream, 32) && logbook_storage::is_id(&self.chunk, 32)
+    }
 }
 
 impl FilterPos {
@@ -40,10 +49,10 @@ impl FilterPos {
     fn for_stream(&self, stream: &str) -> Pos {
         match stream.cmp(self.stream.as_str()) {
             // Same timestamp sorts before us: only later timestamps remain.
-            std::cmp::Ordering::Less => Pos { ts: self.ts, chunk: "~".into(), idx: u32::MAX },
-            std::cmp::Ordering::Equal => Pos { ts: self.ts, chunk: self.chunk.clone(), idx: self.idx },
+            std::cmp::Ordering::Less => Pos { ts: self.ts, ing: i64::MAX, chunk: "~".into(), idx: u32::MAX },
+            std::cmp::Ordering::Equal => Pos { ts: self.ts, ing: self.ing, chunk: self.chunk.clone(), idx: self.idx },
             // Same timestamp sorts after us: all of it remains.
-            std::cmp::Ordering::Greater => Pos { ts: self.ts, chunk: String::new(), idx: 0 },
+            std::cmp::Ordering::Greater => Pos { ts: self.ts, ing: i64::MIN, chunk: String::new(), idx: 0 },
         }
     }
 }
@@ -87,7 +96,7 @@ impl LogEvents {
         // AWS ignores sequence tokens; it still hands one out.
         let token = format!("{:056}", u128::from(ulid::Ulid::new()) % 10u128.pow(38));
         if !events.is_empty() {
-            self.store.put_events(id, &group, &stream, &events, now, &token).await?;
+            self.store.put_events(id, &group, &stream, &events, now, &token, call.invocation_id.as_deref()).await?;
         }
         let mut body = json!({ "nextSequenceToken": token });
         if !rejected.is_empty() {
@@ -177,6 +186,9 @@ impl LogEvents {
             }
             None => self.store.all_streams(id, &group, cmd.prefix.as_deref(), FILTER_MAX_STREAMS).await?,
         };
+        if let Some(p) = cmd.prefix.as_deref() {
+            streams.retain(|s| s.name.starts_with(p));
+        }
         streams.sort_by(|a, b| a.id.cmp(&b.id));
         streams.dedup_by(|a, b| a.id == b.id);
         let per_stream = (FILTER_SCAN_BUDGET / streams.len().max(1)).clamp(100, MAX_SCAN_PER_STREAM);
@@ -210,6 +222,7 @@ impl LogEvents {
                 let key = FilterPos {
                     ts: last.pos.ts,
                     stream: stream.id.clone(),
+                    ing: last.pos.ing,
                     chunk: last.pos.chunk.clone(),
                     idx: last.pos.idx,
                 };
@@ -218,7 +231,13 @@ impl LogEvents {
             searched.push(json!({ "logStreamName": stream.name, "searchedCompletely": !capped }));
             for e in events {
                 if cmd.pattern.matches(&e.message) {
-                    let key = FilterPos { ts: e.pos.ts, stream: stream.id.clone(), chunk: e.pos.chunk, idx: e.pos.idx };
+                    let key = FilterPos {
+                        ts: e.pos.ts,
+                        stream: stream.id.clone(),
+                        ing: e.pos.ing,
+                        chunk: e.pos.chunk,
+                        idx: e.pos.idx,
+                    };
                     found.push((key, stream, e.message, e.ingestion_time));
                 }
             }

@@ -22,6 +22,12 @@ struct Page {
     after: AuditCursor,
 }
 
+impl logbook_model::token::Cursor for Page {
+    fn in_range(&self) -> bool {
+        self.start <= self.end && self.after.in_range()
+    }
+}
+
 fn event(r: &AuditRecord) -> Value {
     let resources: Vec<Value> =
         r.resources.iter().map(|x| json!({ "ResourceType": x.resource_type, "ResourceName": x.name })).collect();

@@ -29,6 +29,9 @@ pub struct Report {
     pub waiting: usize,
     pub paused: usize,
     pub superseded: usize,
+    /// Jobs whose turn failed (a DynamoDB fault): each is left as it was and tried again on the
+    /// next run; the other jobs still get theirs.
+    pub failed: usize,
     /// Item writes spent (TTL updates and deletes).
     pub writes: usize,
 }
@@ -54,8 +57,19 @@ impl Worker {
                 continue;
             }
             let before = budget.writes;
-            let outcome = self.store.run_job(&job, settle_ms, &mut budget).await?;
+            let outcome = self.store.run_job(&job, settle_ms, &mut budget).await;
             report.writes += before - budget.writes;
+            // One job's failure is its own: logged with its detail, retried next run (each step
+            // is idempotent and its cursor saved), and the other jobs go on.
+            let outcome = match outcome {
+                Ok(o) => o,
+                Err(e) => {
+                    tracing::warn!(kind = ?job.kind, resource = %job.resource, code = %e.code,
+                        detail = e.detail().unwrap_or_default(), "job failed; retried next run");
+                    report.failed += 1;
+                    continue;
+                }
+            };
             tracing::info!(kind = ?job.kind, resource = %job.resource, ?outcome, "job");
             match outcome {
                 Outcome::Done => report.done += 1,

@@ -42,6 +42,9 @@ impl Router {
         if let Err(e) = signature_present(&event.payload, self.checked) {
             return Ok(error_response(&request_id, &e));
         }
+        if !logbook_protocol::pipeline::is_json_content_type(header(&event.payload, "content-type")) {
+            return Ok(error_response(&request_id, &ApiError::unsupported_content_type()));
+        }
         let target = header(&event.payload, "x-amz-target");
         let group = match Target::parse(target) {
             Target::Known(action) => {
@@ -91,7 +94,7 @@ fn error_response(request_id: &str, e: &ApiError) -> Value {
     json!({
         "statusCode": e.status(),
         "headers": {
-            "content-type": logbook_protocol::pipeline::CONTENT_TYPE,
+            "content-type": e.content_type(),
             "x-amzn-RequestId": request_id,
         },
         "multiValueHeaders": {},

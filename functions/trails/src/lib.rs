@@ -36,7 +36,7 @@ impl Trails {
             }
             // The bucket exists but is not ours to read: CloudTrail could not deliver to it.
             Err(SdkError::ServiceError(e)) if e.raw().status().as_u16() == 403 => Err(ApiError::new(
-                ErrorCode::InvalidS3BucketNameException,
+                ErrorCode::InsufficientS3BucketPolicyException,
                 format!("Incorrect S3 bucket policy is detected for bucket: {bucket}"),
             )),
             Err(e) => Err(ApiError::internal(aws_sdk_s3::error::DisplayErrorContext(e))),
@@ -98,6 +98,7 @@ impl Trails {
         req.validate(true)?;
         self.check_bucket(req.s3_bucket_name.as_deref().unwrap_or_default()).await?;
         let trail = req.into_trail(&id.region);
+        trail.check_combination()?;
         self.store.create_trail(id, &trail).await?;
         Ok(trail.view(&id.account_id))
     }
@@ -112,6 +113,7 @@ impl Trails {
             self.check_bucket(b).await?;
         }
         req.apply_to(&mut trail);
+        trail.check_combination()?;
         self.store.put_trail(id, &trail).await?;
         Ok(trail.view(&id.account_id))
     }
@@ -159,7 +161,16 @@ impl Trails {
     async fn get_trail_status(&self, call: &Call) -> Result<Value, ApiError> {
         let name = required_name(call.decode::<NameRequest>()?.name)?;
         let t = self.find(&call.identity, &name).await?;
-        let mut v = json!({ "IsLogging": t.is_logging });
+        // AWS always returns these strings, empty when there is nothing to say.
+        let mut v = json!({
+            "IsLogging": t.is_logging,
+            "LatestDeliveryAttemptTime": "",
+            "LatestNotificationAttemptTime": "",
+            "LatestNotificationAttemptSucceeded": "",
+            "LatestDeliveryAttemptSucceeded": "",
+            "TimeLoggingStarted": "",
+            "TimeLoggingStopped": "",
+        });
         if let Some(ms) = t.start_logging_time {
             v["StartLoggingTime"] = json!(secs(ms));
             v["TimeLoggingStarted"] = json!(logbook_audit_time(ms));

@@ -51,13 +51,56 @@ fn is_data_event(action: Action) -> bool {
 /// sensitive) and anything secret-shaped.
 const REDACTED: &[&str] = &["logEvents", "logEventMessages", "policyDocument", "accessPolicy"];
 
+/// What a record may keep of a request, so that no request can make its record fail (DynamoDB
+/// takes items up to 400 KB; a record is written after the change it records committed):
+/// a member's JSON over `MEMBER_MAX` bytes is replaced by a note of its size, and parameters over
+/// `PARAMETERS_MAX` in all by one note; at most `RESOURCES_MAX` resources, names of at most
+/// `NAME_MAX` bytes; an error message of at most `MESSAGE_MAX` bytes.
+const MEMBER_MAX: usize = 4_096;
+const PARAMETERS_MAX: usize = 32_768;
+const RESOURCES_MAX: usize = 50;
+const NAME_MAX: usize = 2_048;
+const MESSAGE_MAX: usize = 2_048;
+
+/// `requestParameters` bounded (see [`MEMBER_MAX`]).
+fn bounded_parameters(mut r: Map<String, Value>) -> Value {
+    for k in REDACTED {
+        r.remove(*k);
+    }
+    for v in r.values_mut() {
+        let size = v.to_string().len();
+        if size > MEMBER_MAX {
+            *v = Value::String(format!("(omitted: {size} bytes)"));
+        }
+    }
+    let total = Value::Object(r).to_string();
+    if total.len() > PARAMETERS_MAX {
+        return json!({ "omitted": format!("{} bytes of request parameters", total.len()) });
+    }
+    serde_json::from_str(&total).unwrap_or(Value::Null)
+}
+
+/// Text cut to at most `max` bytes, at a character boundary.
+fn cut(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &text[..end])
+}
+
 /// Builds the record for `call`, which ended in `outcome`, at `event_time` (ms).
 pub fn build(call: &Call, outcome: &Result<Value, ApiError>, event_time: i64) -> AuditRecord {
     let id = &call.identity;
     let action = call.action;
     let event_id = uuid::Uuid::new_v4().to_string();
     let request: Option<Map<String, Value>> = serde_json::from_slice(call.body()).ok();
-    let resources = request.as_ref().map(|r| resources(call, r)).unwrap_or_default();
+    let mut resources = request.as_ref().map(|r| resources(call, r)).unwrap_or_default();
+    resources.retain(|r| r.name.len() <= NAME_MAX);
+    resources.truncate(RESOURCES_MAX);
     let read_only = is_read_only(action);
     let username = match (&id.user_name, &id.access_key_id) {
         (Some(u), _) => Some(u.clone()),
@@ -65,14 +108,9 @@ pub fn build(call: &Call, outcome: &Result<Value, ApiError>, event_time: i64) ->
         (None, None) => None,
     };
 
-    let parameters = request.map(|mut r| {
-        for k in REDACTED {
-            r.remove(*k);
-        }
-        Value::Object(r)
-    });
+    let parameters = request.map(bounded_parameters);
     let response = match outcome {
-        Ok(v) if !read_only && !v.is_null() => v.clone(),
+        Ok(v) if !read_only && !v.is_null() && v.to_string().len() <= PARAMETERS_MAX => v.clone(),
         _ => Value::Null,
     };
     let user_identity = match &id.user_name {
@@ -100,7 +138,7 @@ pub fn build(call: &Call, outcome: &Result<Value, ApiError>, event_time: i64) ->
         "eventName": action.name(),
         "awsRegion": id.region,
         "sourceIPAddress": call.source_ip.as_deref().unwrap_or("127.0.0.1"),
-        "userAgent": call.user_agent.as_deref().unwrap_or(""),
+        "userAgent": cut(call.user_agent.as_deref().unwrap_or(""), 1_024),
         "requestParameters": parameters,
         "responseElements": response,
         "requestID": call.request_id,
@@ -116,7 +154,7 @@ pub fn build(call: &Call, outcome: &Result<Value, ApiError>, event_time: i64) ->
     });
     if let Err(e) = outcome {
         event["errorCode"] = Value::String(e.code.as_str().to_owned());
-        event["errorMessage"] = Value::String(e.message.clone());
+        event["errorMessage"] = Value::String(cut(&e.message, MESSAGE_MAX));
     }
     AuditRecord {
         event_id,
@@ -285,6 +323,33 @@ mod tests {
         assert_eq!(e["eventCategory"], "Data");
         assert_eq!(e["userIdentity"]["type"], "Root");
         assert_eq!(r.username.as_deref(), Some("root"));
+    }
+
+    #[test]
+    fn no_request_makes_a_record_too_big_to_store() {
+        let huge = "x".repeat(450_000);
+        let many_tags: Map<String, Value> = (0..30_000).map(|i| (format!("k{i}"), json!("v"))).collect();
+        let trails: Vec<String> = (0..2_000).map(|i| format!("trail-{i}")).collect();
+        let bodies = [
+            json!({ "logGroupName": huge, "filterPattern": huge }),
+            json!({ "logGroupName": "g", "tags": many_tags }),
+            json!({ "logGroupName": "g", "unknownMember": huge, "another": huge }),
+            json!({ "trailNameList": trails }),
+        ];
+        for body in bodies {
+            for action in [Action::CreateLogGroup, Action::DescribeTrails] {
+                let c = call(action, &body.to_string(), Some(&"u".repeat(64)));
+                let err = ApiError::invalid_parameter(format!("1 validation error detected: Value '{huge}'"));
+                for outcome in [Ok(Value::Null), Err(err)] {
+                    let r = build(&c, &outcome, 0);
+                    let size = serde_json::to_string(&r).unwrap().len();
+                    assert!(size < 120_000, "{action}: a record of {size} bytes");
+                    assert!(r.resources.len() <= RESOURCES_MAX);
+                    let e: Value = serde_json::from_str(&r.cloudtrail_event).unwrap();
+                    assert!(e["requestParameters"].is_object(), "something of the request is kept");
+                }
+            }
+        }
     }
 
     #[test]

@@ -130,6 +130,11 @@ impl FilterPattern {
         }
     }
 
+    /// True for a JSON pattern (`{ … }`).
+    pub fn is_json(&self) -> bool {
+        matches!(self.kind, Kind::Json(_))
+    }
+
     /// True for the pattern that matches every event (empty, whitespace, `""`, `" "`).
     pub fn is_match_all(&self) -> bool {
         matches!(self.kind, Kind::All)

@@ -111,9 +111,10 @@ impl LookupEventsRequest {
                 ));
             }
         };
-        // CloudTrail times have whole seconds: a bound covers its whole second.
-        let start = self.start_time.map(|s| s.floor() as i64 * 1000);
-        let end = self.end_time.map(|s| s.floor() as i64 * 1000 + 999);
+        // CloudTrail times have whole seconds: a bound covers its whole second. `as` saturates
+        // (1e300 is i64::MAX seconds, NaN is 0), and so does the arithmetic after it.
+        let start = self.start_time.map(|s| (s.floor() as i64).saturating_mul(1000));
+        let end = self.end_time.map(|s| (s.floor() as i64).saturating_mul(1000).saturating_add(999));
         if let (Some(s), Some(e)) = (start, end)
             && s > e
         {
@@ -167,6 +168,17 @@ pub struct Trail {
 }
 
 impl Trail {
+    /// Settings that cannot go together: a multi-region trail records global service events.
+    pub fn check_combination(&self) -> Result<(), ApiError> {
+        if self.is_multi_region_trail && !self.include_global_service_events {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameterCombinationException,
+                "Multi-Region trail must include global service events.",
+            ));
+        }
+        Ok(())
+    }
+
     pub fn arn(&self, account: &str) -> String {
         trail_arn(&self.home_region, account, &self.name)
     }

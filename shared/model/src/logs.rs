@@ -1,7 +1,7 @@
 //! CloudWatch Logs resources, requests and their validation into typed commands.
 //!
 //! Request types mirror the wire (camelCase, every member optional so that a missing one becomes a
-//! `ValidationException` rather than a serde error); `validate` turns them into commands whose
+//! constraint violation rather than a serde error); `validate` turns them into commands whose
 //! fields are known good.
 
 use std::collections::{BTreeMap, HashMap};
@@ -318,16 +318,18 @@ impl UntagLogGroupRequest {
                 v.required("tags", None);
             }
             Some(keys) => {
-                if keys.is_empty() {
-                    v.push("tags", Some("[]"), "Member must have length greater than or equal to 1");
-                }
+                v.count("tags", keys.len(), 1, MAX_TAGS);
                 for k in keys {
                     tag_key(&mut v, k);
                 }
             }
         }
         v.finish()?;
-        Ok((self.log_group_name.unwrap_or_default(), self.tags.unwrap_or_default()))
+        // Naming a key twice removes it once (DynamoDB refuses overlapping paths in one update).
+        let mut keys = self.tags.unwrap_or_default();
+        keys.sort();
+        keys.dedup();
+        Ok((self.log_group_name.unwrap_or_default(), keys))
     }
 }
 
@@ -519,7 +521,7 @@ mod tests {
     fn describe_log_streams_rules() {
         let cases: Vec<(DescribeLogStreamsRequest, Option<ErrorCode>)> = vec![
             (DescribeLogStreamsRequest { log_group_name: Some("g".into()), ..Default::default() }, None),
-            (DescribeLogStreamsRequest::default(), Some(ErrorCode::ValidationException)),
+            (DescribeLogStreamsRequest::default(), Some(ErrorCode::InvalidParameterException)),
             (
                 DescribeLogStreamsRequest {
                     log_group_name: Some("g".into()),
@@ -535,11 +537,11 @@ mod tests {
                     order_by: Some("Size".into()),
                     ..Default::default()
                 },
-                Some(ErrorCode::ValidationException),
+                Some(ErrorCode::InvalidParameterException),
             ),
             (
                 DescribeLogStreamsRequest { log_group_name: Some("g".into()), limit: Some(0), ..Default::default() },
-                Some(ErrorCode::ValidationException),
+                Some(ErrorCode::InvalidParameterException),
             ),
         ];
         for (req, want) in cases {
@@ -557,7 +559,7 @@ mod tests {
         for d in [0, 2, 4, 366, 3654, -1] {
             let r = PutRetentionPolicyRequest { log_group_name: Some("g".into()), retention_in_days: Some(d) };
             let (code, msg) = err(r.validate()).unwrap();
-            assert_eq!(code, ErrorCode::ValidationException);
+            assert_eq!(code, ErrorCode::InvalidParameterException);
             assert!(msg.contains(&format!("Value '{d}' at 'retentionInDays'")), "{msg}");
         }
         let r = PutRetentionPolicyRequest { log_group_name: Some("g".into()), retention_in_days: None };
@@ -573,24 +575,27 @@ mod tests {
         let cases: Vec<(TagLogGroupRequest, Option<ErrorCode>)> = vec![
             (tag("team", "core"), None),
             (tag("a b_.:/=+-@é9", ""), None),
-            (tag("", "x"), Some(ErrorCode::ValidationException)),
-            (tag(&"k".repeat(129), "x"), Some(ErrorCode::ValidationException)),
-            (tag("k", &"v".repeat(257)), Some(ErrorCode::ValidationException)),
-            (tag("k!", "v"), Some(ErrorCode::ValidationException)),
-            (tag("k", "v$"), Some(ErrorCode::ValidationException)),
+            (tag("", "x"), Some(ErrorCode::InvalidParameterException)),
+            (tag(&"k".repeat(129), "x"), Some(ErrorCode::InvalidParameterException)),
+            (tag("k", &"v".repeat(257)), Some(ErrorCode::InvalidParameterException)),
+            (tag("k!", "v"), Some(ErrorCode::InvalidParameterException)),
+            (tag("k", "v$"), Some(ErrorCode::InvalidParameterException)),
             (tag("aws:reserved", "v"), Some(ErrorCode::InvalidParameterException)),
             (
                 TagLogGroupRequest { log_group_name: Some("g".into()), tags: Some(HashMap::new()) },
-                Some(ErrorCode::ValidationException),
+                Some(ErrorCode::InvalidParameterException),
             ),
             (
                 TagLogGroupRequest {
                     log_group_name: Some("g".into()),
                     tags: Some((0..51).map(|i| (format!("k{i}"), "v".to_owned())).collect()),
                 },
-                Some(ErrorCode::ValidationException),
+                Some(ErrorCode::InvalidParameterException),
             ),
-            (TagLogGroupRequest { log_group_name: Some("g".into()), tags: None }, Some(ErrorCode::ValidationException)),
+            (
+                TagLogGroupRequest { log_group_name: Some("g".into()), tags: None },
+                Some(ErrorCode::InvalidParameterException),
+            ),
         ];
         for (i, (req, want)) in cases.into_iter().enumerate() {
             assert_eq!(err(req.validate()).map(|(c, _)| c), want, "case {i}");

@@ -10,6 +10,41 @@ use crate::validate::{Violations, is_stream_name};
 pub const MAX_FILTERS_PER_GROUP: i64 = 100;
 pub const FILTER_MISSING: &str = "The specified metric filter does not exist.";
 const METRIC_NAME_PATTERN: &str = r"[^:*$]*";
+/// AWS documents the namespace with the metric name's pattern, but accepts (and returns) a `:`
+/// in it: only `*` and `$` are refused.
+const METRIC_NAMESPACE_PATTERN: &str = r"[^*$]*";
+/// A metric filter publishes at most this many dimensions.
+pub const MAX_DIMENSIONS: usize = 3;
+/// CloudWatch's units (`StandardUnit`).
+pub const UNITS: &[&str] = &[
+    "Seconds",
+    "Microseconds",
+    "Milliseconds",
+    "Bytes",
+    "Kilobytes",
+    "Megabytes",
+    "Gigabytes",
+    "Terabytes",
+    "Bits",
+    "Kilobits",
+    "Megabits",
+    "Gigabits",
+    "Terabits",
+    "Percent",
+    "Count",
+    "Bytes/Second",
+    "Kilobytes/Second",
+    "Megabytes/Second",
+    "Gigabytes/Second",
+    "Terabytes/Second",
+    "Bits/Second",
+    "Kilobits/Second",
+    "Megabits/Second",
+    "Gigabits/Second",
+    "Terabits/Second",
+    "Count/Second",
+    "None",
+];
 
 /// Parses a pattern, turning a syntax error into AWS's `InvalidParameterException`.
 pub fn parse_pattern(pattern: &str) -> Result<FilterPattern, ApiError> {
@@ -83,22 +118,39 @@ impl PutMetricFilterRequest {
         }
         for (i, t) in transformations.iter().enumerate() {
             let at = |m: &str| format!("metricTransformations.{}.member.{m}", i + 1);
-            for (member, value) in [("metricName", &t.metric_name), ("metricNamespace", &t.metric_namespace)] {
-                let value = v.required(&at(member), value.as_deref());
-                v.length(&at(member), value, 0, 255);
-                v.pattern(&at(member), value, |s| !s.contains([':', '*', '$']), METRIC_NAME_PATTERN);
-            }
+            let name = v.required(&at("metricName"), t.metric_name.as_deref());
+            v.length(&at("metricName"), name, 0, 255);
+            v.pattern(&at("metricName"), name, |s| !s.contains([':', '*', '$']), METRIC_NAME_PATTERN);
+            let namespace = v.required(&at("metricNamespace"), t.metric_namespace.as_deref());
+            v.length(&at("metricNamespace"), namespace, 0, 255);
+            v.pattern(&at("metricNamespace"), namespace, |s| !s.contains(['*', '$']), METRIC_NAMESPACE_PATTERN);
             let value = v.required(&at("metricValue"), t.metric_value.as_deref());
             v.length(&at("metricValue"), value, 0, 100);
+            v.one_of(&at("unit"), t.unit.as_deref(), UNITS);
+            if let Some(d) = &t.dimensions {
+                v.count(&at("dimensions"), d.len(), 0, MAX_DIMENSIONS);
+                for (key, value) in d {
+                    v.length(&at("dimensions.key"), Some(key), 1, 255);
+                    v.length(&at("dimensions.value"), Some(value), 1, 255);
+                }
+            }
         }
         v.finish()?;
 
         let pattern_text = self.filter_pattern.unwrap_or_default();
         let compiled = parse_pattern(&pattern_text)?;
         let t = transformations.into_iter().next().unwrap_or_default();
+        if t.default_value.is_some() && t.dimensions.as_ref().is_some_and(|d| !d.is_empty()) {
+            return Err(ApiError::invalid_parameter(
+                "Invalid metric transformation: a metric filter with dimensions cannot also have a default value.",
+            ));
+        }
         let value = t.metric_value.unwrap_or_default();
         let numeric = value.trim().parse::<f64>().is_ok_and(f64::is_finite);
-        if !numeric && !compiled.can_produce(&value) {
+        // Any `$.path` goes with a JSON pattern, named there or not (AWS accepts it, and an
+        // event without the path contributes nothing).
+        let json_path = compiled.is_json() && value.trim().starts_with("$.");
+        if !numeric && !json_path && !compiled.can_produce(&value) {
             return Err(ApiError::invalid_parameter(format!(
                 "Invalid metric value '{value}': use a number, or a field ($name, $N or $.path) that the filter \
                  pattern extracts."
@@ -172,10 +224,15 @@ impl DescribeMetricFiltersRequest {
         filter_name(&mut v, "filterNamePrefix", self.filter_name_prefix.as_deref());
         v.length("nextToken", self.next_token.as_deref(), 1, usize::MAX);
         v.range("limit", self.limit, 1, 50);
-        for (member, value) in [("metricName", &self.metric_name), ("metricNamespace", &self.metric_namespace)] {
-            v.length(member, value.as_deref(), 0, 255);
-            v.pattern(member, value.as_deref(), |s| !s.contains([':', '*', '$']), METRIC_NAME_PATTERN);
-        }
+        v.length("metricName", self.metric_name.as_deref(), 0, 255);
+        v.pattern("metricName", self.metric_name.as_deref(), |s| !s.contains([':', '*', '$']), METRIC_NAME_PATTERN);
+        v.length("metricNamespace", self.metric_namespace.as_deref(), 0, 255);
+        v.pattern(
+            "metricNamespace",
+            self.metric_namespace.as_deref(),
+            |s| !s.contains(['*', '$']),
+            METRIC_NAMESPACE_PATTERN,
+        );
         v.finish()?;
         let metric = match (self.metric_name, self.metric_namespace) {
             (Some(n), Some(ns)) => Some((ns, n)),

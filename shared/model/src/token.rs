@@ -65,6 +65,20 @@ impl TokenCodec {
     }
 }
 
+/// What a token carries. Checked after the token's signature: a token that verifies but holds
+/// something no listing could have issued (a key of any length, an inverted window) is refused
+/// as invalid rather than reaching the table.
+pub trait Cursor: Serialize + DeserializeOwned {
+    fn in_range(&self) -> bool;
+}
+
+/// A log group name, as DescribeLogGroups pages by it.
+impl Cursor for String {
+    fn in_range(&self) -> bool {
+        self.chars().count() <= crate::validate::NAME_MAX && crate::validate::is_group_name(self)
+    }
+}
+
 /// The tokens of one listing. Every paginated action gets its tokens here: the scope names the
 /// action, the caller's account and region, and the request's parameters (anything that changes
 /// the listing, such as a prefix or a group's immutable id), so a token only resumes the listing
@@ -85,18 +99,23 @@ impl TokenCodec {
 
 impl Pager<'_> {
     /// The cursor a token carries, or the action's invalid-token error.
-    pub fn open<T: DeserializeOwned>(&self, token: &str) -> Result<T, ApiError> {
-        self.codec.open(&self.scope, token).map_err(|e| match self.service {
+    pub fn open<T: Cursor>(&self, token: &str) -> Result<T, ApiError> {
+        let invalid = |e: ApiError| match self.service {
             Service::Logs => e,
             Service::CloudTrail => ApiError::new(
                 ErrorCode::InvalidNextTokenException,
                 "Invalid NextToken: it was issued for other parameters, or is not a token.",
             ),
-        })
+        };
+        let cursor: T = self.codec.open(&self.scope, token).map_err(invalid)?;
+        if !cursor.in_range() {
+            return Err(invalid(ApiError::invalid_parameter("The specified nextToken is invalid.")));
+        }
+        Ok(cursor)
     }
 
     /// The cursor of an optional token.
-    pub fn start<T: DeserializeOwned>(&self, token: Option<&str>) -> Result<Option<T>, ApiError> {
+    pub fn start<T: Cursor>(&self, token: Option<&str>) -> Result<Option<T>, ApiError> {
         token.map(|t| self.open(t)).transpose()
     }
 
@@ -144,6 +163,11 @@ mod tests {
         }
         let trail = c.pager(Action::LookupEvents, &id("1"), &());
         assert_eq!(trail.open::<String>(&t).unwrap_err().code, ErrorCode::InvalidNextTokenException);
+        // Signed by us, but holding what no listing issues: refused, not looked up.
+        let long = p.seal(&"g".repeat(5_000));
+        assert_eq!(p.open::<String>(&long).unwrap_err().message, "The specified nextToken is invalid.");
+        let bad = p.seal(&"a b".to_owned());
+        assert!(p.open::<String>(&bad).is_err());
     }
 
     #[test]

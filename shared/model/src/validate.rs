@@ -1,40 +1,59 @@
-//! Constraint checks that produce AWS's `ValidationException` wording:
+//! Constraint checks that produce CloudWatch Logs' wording, with its code,
+//! `InvalidParameterException` (AWS's recorded answers; CloudTrail has codes of its own):
 //! `1 validation error detected: Value 'x' at 'member' failed to satisfy constraint: …`.
 //! Violations are collected so one response names every bad member, as AWS does.
 
-use logbook_protocol::{ApiError, ErrorCode};
+use logbook_protocol::ApiError;
 
 pub const GROUP_NAME_PATTERN: &str = r"[\.\-_/#A-Za-z0-9]+";
 pub const STREAM_NAME_PATTERN: &str = r"[^:*]*";
+/// The longest a log group or stream name may be, in characters.
+pub const NAME_MAX: usize = 512;
+/// AWS's own answer for a group or stream name over [`NAME_MAX`], instead of the usual form.
+pub const NAME_TOO_LONG: &str = "Invalid LogGroup or LogStream, both must have length less than or equal to 512.";
+/// Characters of a rejected value a message repeats; the rest is elided (a 450 KB member must not
+/// make a 450 KB answer, nor an audit record that size).
+const VALUE_SHOWN_MAX: usize = 256;
+/// Violations a message lists; the count still names them all.
+const LISTED_MAX: usize = 20;
 
 #[derive(Debug, Default)]
-pub struct Violations(Vec<String>);
+pub struct Violations {
+    found: Vec<String>,
+    name_too_long: bool,
+}
+
+/// `value` as a message quotes it: whole, or its first characters and how many more there were.
+pub fn shown(value: &str) -> String {
+    match value.char_indices().nth(VALUE_SHOWN_MAX) {
+        None => value.to_owned(),
+        Some((cut, _)) => format!("{}...({} more characters)", &value[..cut], value[cut..].chars().count()),
+    }
+}
 
 impl Violations {
     pub fn new() -> Self {
         Violations::default()
     }
 
-    /// Records that `value` (already rendered; `None` is null) at `member` breaks `constraint`.
+    /// Records that `value` (`None` is null) at `member` breaks `constraint`.
     pub fn push(&mut self, member: &str, value: Option<&str>, constraint: &str) {
         let value = match value {
-            Some(v) => format!("'{v}'"),
+            Some(v) => format!("'{}'", shown(v)),
             None => "null".to_owned(),
         };
-        self.0.push(format!("Value {value} at '{member}' failed to satisfy constraint: {constraint}"));
+        self.found.push(format!("Value {value} at '{member}' failed to satisfy constraint: {constraint}"));
     }
 
     pub fn finish(self) -> Result<(), ApiError> {
-        match self.0.len() {
+        if self.name_too_long {
+            return Err(ApiError::invalid_parameter(NAME_TOO_LONG));
+        }
+        let listed = || self.found.iter().take(LISTED_MAX).cloned().collect::<Vec<_>>().join("; ");
+        match self.found.len() {
             0 => Ok(()),
-            1 => Err(ApiError::new(
-                ErrorCode::ValidationException,
-                format!("1 validation error detected: {}", self.0[0]),
-            )),
-            n => Err(ApiError::new(
-                ErrorCode::ValidationException,
-                format!("{n} validation errors detected: {}", self.0.join("; ")),
-            )),
+            1 => Err(ApiError::invalid_parameter(format!("1 validation error detected: {}", self.found[0]))),
+            n => Err(ApiError::invalid_parameter(format!("{n} validation errors detected: {}", listed()))),
         }
     }
 
@@ -87,14 +106,33 @@ impl Violations {
 
     /// A log group name (or prefix): 1–512 of `[\.\-_/#A-Za-z0-9]`.
     pub fn group_name(&mut self, member: &str, value: Option<&str>) {
-        self.length(member, value, 1, 512);
+        if member == "logGroupName" && value.is_some_and(|v| v.chars().count() > NAME_MAX) {
+            self.name_too_long = true;
+            return;
+        }
+        self.length(member, value, 1, NAME_MAX);
         self.pattern(member, value, is_group_name, GROUP_NAME_PATTERN);
     }
 
     /// A log stream name (or prefix): 1–512 characters, no `:` or `*`.
     pub fn stream_name(&mut self, member: &str, value: Option<&str>) {
-        self.length(member, value, 1, 512);
+        if member == "logStreamName" && value.is_some_and(|v| v.chars().count() > NAME_MAX) {
+            self.name_too_long = true;
+            return;
+        }
+        self.length(member, value, 1, NAME_MAX);
         self.pattern(member, value, is_stream_name, STREAM_NAME_PATTERN);
+    }
+
+    /// A list member's size, inclusive bounds (`Member must have length …` on the list).
+    pub fn count(&mut self, member: &str, len: usize, min: usize, max: usize) {
+        let shown = format!("{len} items");
+        if len < min {
+            self.push(member, Some(&shown), &format!("Member must have length greater than or equal to {min}"));
+        }
+        if len > max {
+            self.push(member, Some(&shown), &format!("Member must have length less than or equal to {max}"));
+        }
     }
 }
 
@@ -109,12 +147,13 @@ pub fn is_stream_name(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use logbook_protocol::ErrorCode;
 
     fn check(f: impl FnOnce(&mut Violations)) -> Option<String> {
         let mut v = Violations::new();
         f(&mut v);
         v.finish().err().map(|e| {
-            assert_eq!(e.code, ErrorCode::ValidationException);
+            assert_eq!(e.code, ErrorCode::InvalidParameterException);
             e.message
         })
     }
@@ -158,8 +197,30 @@ mod tests {
             });
             assert_eq!(got.as_deref(), *want, "{name:?}");
         }
+        // AWS answers an over-long name with a sentence of its own.
         let got = check(|v| v.group_name("logGroupName", Some(&long))).unwrap();
+        assert_eq!(got, NAME_TOO_LONG);
+        let got = check(|v| v.stream_name("logStreamName", Some(&"é".repeat(513)))).unwrap();
+        assert_eq!(got, NAME_TOO_LONG);
+        // A prefix over 512 is an ordinary violation.
+        let got = check(|v| v.group_name("logGroupNamePrefix", Some(&long))).unwrap();
         assert!(got.ends_with("Member must have length less than or equal to 512"), "{got}");
+    }
+
+    #[test]
+    fn huge_values_and_many_violations_stay_readable() {
+        let huge = "x".repeat(450_000);
+        let got = check(|v| v.length("filterPattern", Some(&huge), 0, 1024)).unwrap();
+        assert!(got.len() < 600, "{} bytes", got.len());
+        assert!(got.contains("...(449744 more characters)"), "{got}");
+        let got = check(|v| {
+            for i in 0..30_000 {
+                v.push(&format!("tags.{i}"), Some("k!"), "Member must satisfy regular expression pattern: x");
+            }
+        })
+        .unwrap();
+        assert!(got.starts_with("30000 validation errors detected: "), "{}", &got[..80]);
+        assert!(got.len() < 4_000, "{} bytes", got.len());
     }
 
     #[test]

@@ -48,6 +48,8 @@ codes! {
     MaximumNumberOfTrailsExceededException = 403,
     S3BucketDoesNotExistException = 404,
     InvalidS3BucketNameException = 400,
+    InsufficientS3BucketPolicyException = 403,
+    InsufficientSnsTopicPolicyException = 403,
     InvalidS3PrefixException = 400,
     InvalidSnsTopicNameException = 400,
     InvalidCloudWatchLogsLogGroupArnException = 400,
@@ -71,11 +73,31 @@ pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
     detail: Option<std::sync::Arc<str>>,
+    /// AWS's front end answers a request it cannot read as JSON 1.1 with a bare XML
+    /// `<UnknownOperationException/>` and 404, not the JSON error form.
+    xml: bool,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into(), detail: None }
+        ApiError { code, message: message.into(), detail: None, xml: false }
+    }
+
+    /// The answer to a request whose `Content-Type` is not AWS JSON 1.1: what AWS's JSON
+    /// services answer (HTTP 404, `<UnknownOperationException/>`, as recorded from Kinesis and
+    /// DynamoDB, which share CloudWatch Logs' front end).
+    pub fn unsupported_content_type() -> Self {
+        ApiError {
+            code: ErrorCode::UnknownOperationException,
+            message: "The request's Content-Type is not application/x-amz-json-1.1.".into(),
+            detail: None,
+            xml: true,
+        }
+    }
+
+    /// The `Content-Type` of the answer's body.
+    pub fn content_type(&self) -> &'static str {
+        if self.xml { "application/xml" } else { "application/x-amz-json-1.1" }
     }
 
     /// What went wrong inside, for the log; `None` for the caller's mistakes.
@@ -98,14 +120,18 @@ impl ApiError {
             code: ErrorCode::ServiceUnavailableException,
             message: "The service cannot complete the request.".to_owned(),
             detail: Some(detail.to_string().into()),
+            xml: false,
         }
     }
 
     pub fn status(&self) -> u16 {
-        self.code.status()
+        if self.xml { 404 } else { self.code.status() }
     }
 
     pub fn to_body(&self) -> String {
+        if self.xml {
+            return format!("<{}/>", self.code.as_str());
+        }
         serde_json::json!({ "__type": self.code.as_str(), "message": self.message }).to_string()
     }
 }

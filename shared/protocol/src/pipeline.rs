@@ -23,12 +23,15 @@ pub struct Call {
     pub request_id: String,
     pub source_ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The SDK's `amz-sdk-invocation-id`: the same on every retry of one call, different for
+    /// another call. PutLogEvents keys its chunks by it, so a retried batch is stored once.
+    pub invocation_id: Option<String>,
     body: Vec<u8>,
 }
 
 impl Call {
     pub fn new(action: Action, identity: Identity, request_id: String, body: Vec<u8>) -> Call {
-        Call { action, identity, request_id, source_ip: None, user_agent: None, body }
+        Call { action, identity, request_id, source_ip: None, user_agent: None, invocation_id: None, body }
     }
 
     pub fn body(&self) -> &[u8] {
@@ -37,7 +40,7 @@ impl Call {
 
     /// The body as the action's request type. Bodies that are not a JSON object, and members of
     /// the wrong JSON type, are `SerializationException`s, as AWS answers them. Required members
-    /// are `Option`s in request types so that their absence becomes a `ValidationException`.
+    /// are `Option`s in request types so that their absence becomes a constraint violation.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
         let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &self.body };
         let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
@@ -156,6 +159,9 @@ async fn prepare<Op: GroupOp, Au: Authenticate>(
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     // Before anything else: who is asking.
     let identity = auth.authenticate(req).await?;
+    if !is_json_content_type(header("content-type")) {
+        return Err(ApiError::unsupported_content_type());
+    }
     let op = match Target::parse(header("x-amz-target")) {
         Target::Known(a) => Op::try_from(a).map_err(|a| {
             ApiError::new(
@@ -171,9 +177,18 @@ async fn prepare<Op: GroupOp, Au: Authenticate>(
         request_id: request_id.to_owned(),
         source_ip: source_ip(req),
         user_agent: header("user-agent").map(str::to_owned),
+        invocation_id: header("amz-sdk-invocation-id").filter(|v| !v.is_empty() && v.len() <= 128).map(str::to_owned),
         body: req.body().as_ref().to_vec(),
     };
     Ok((op, call))
+}
+
+/// Whether a `Content-Type` is one the JSON protocol reads: `application/x-amz-json-1.1` (what
+/// every SDK sends), or plain `application/json`, with any parameters.
+pub fn is_json_content_type(value: Option<&str>) -> bool {
+    let Some(v) = value else { return false };
+    let media = v.split(';').next().unwrap_or_default().trim();
+    media.eq_ignore_ascii_case("application/x-amz-json-1.1") || media.eq_ignore_ascii_case("application/json")
 }
 
 /// The error for a target no function serves.
@@ -199,14 +214,14 @@ fn source_ip(req: &Request) -> Option<String> {
 }
 
 pub fn encode(request_id: &str, result: Result<serde_json::Value, ApiError>) -> Response<Body> {
-    let (status, body) = match result {
-        Ok(serde_json::Value::Null) => (200, Body::Empty),
-        Ok(v) => (200, Body::Text(v.to_string())),
-        Err(e) => (e.status(), Body::Text(e.to_body())),
+    let (status, body, content_type) = match result {
+        Ok(serde_json::Value::Null) => (200, Body::Empty, CONTENT_TYPE),
+        Ok(v) => (200, Body::Text(v.to_string()), CONTENT_TYPE),
+        Err(e) => (e.status(), Body::Text(e.to_body()), e.content_type()),
     };
     Response::builder()
         .status(status)
-        .header(http::header::CONTENT_TYPE, CONTENT_TYPE)
+        .header(http::header::CONTENT_TYPE, content_type)
         .header(REQUEST_ID_HEADER, request_id)
         .body(body)
         .expect("static headers are valid")
@@ -253,7 +268,7 @@ mod tests {
     }
 
     fn request(target: Option<&str>, body: &str, signed: bool) -> Request {
-        let mut b = http::Request::builder().method("POST").uri("/");
+        let mut b = http::Request::builder().method("POST").uri("/").header("content-type", CONTENT_TYPE);
         if let Some(t) = target {
             b = b.header("x-amz-target", t);
         }
@@ -303,6 +318,26 @@ mod tests {
         let broken = Recorder { fail: true, seen: Default::default() };
         let resp = handle(&Echo, &KeyIsAccount, &broken, request(t, "{}", true)).await;
         assert_eq!(resp.status().as_u16(), 500, "an unrecorded call is our fault, never silent");
+    }
+
+    #[test]
+    fn json_content_types() {
+        for (v, ok) in [
+            (Some("application/x-amz-json-1.1"), true),
+            (Some("application/x-amz-json-1.1; charset=utf-8"), true),
+            (Some("Application/JSON"), true),
+            (Some("application/x-www-form-urlencoded"), false),
+            (Some("text/plain"), false),
+            (Some(""), false),
+            (None, false),
+        ] {
+            assert_eq!(is_json_content_type(v), ok, "{v:?}");
+        }
+        let e = ApiError::unsupported_content_type();
+        assert_eq!(
+            (e.status(), e.to_body().as_str(), e.content_type()),
+            (404, "<UnknownOperationException/>", "application/xml")
+        );
     }
 
     #[tokio::test]

@@ -113,6 +113,12 @@ pub struct AuditCursor {
     pub event_id: String,
 }
 
+impl logbook_model::token::Cursor for AuditCursor {
+    fn in_range(&self) -> bool {
+        (0..=keys::TIME_MAX).contains(&self.time) && crate::is_id(&self.event_id, 64)
+    }
+}
+
 impl Store {
     /// Records between `start` and `end` (ms, inclusive), newest first, older than `before`,
     /// optionally only those with one attribute value; at most `limit`, and whether more follow.

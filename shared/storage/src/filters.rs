@@ -19,6 +19,16 @@ pub struct FilterCursor {
     pub group_id: String,
 }
 
+impl logbook_model::token::Cursor for FilterCursor {
+    fn in_range(&self) -> bool {
+        use logbook_model::validate::{NAME_MAX, is_group_name, is_stream_name};
+        let filter_ok =
+            !self.filter.is_empty() && self.filter.chars().count() <= NAME_MAX && is_stream_name(&self.filter);
+        let group_ok = self.group.chars().count() <= NAME_MAX && is_group_name(&self.group);
+        filter_ok && group_ok && crate::is_id(&self.group_id, 32)
+    }
+}
+
 impl Store {
     fn filter_item(&self, id: &Identity, group: &LogGroup, f: &MetricFilter) -> Result<Item, ApiError> {
         let mut item = to_item(f)?;

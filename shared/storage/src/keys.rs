@@ -4,6 +4,12 @@
 //! another's items. Names are always the *last* component of a key: group names may contain `#`,
 //! stream names almost anything, and as a suffix they cannot collide with another key's shape.
 //! DynamoDB orders string sort keys by UTF-8 bytes, which is the ASCII order AWS lists names in.
+//!
+//! DynamoDB's key limits are in bytes (a sort key at most 1,024, a partition key 2,048), while
+//! names are limited in characters: a stream name of 512 four-byte characters is 2,048 bytes.
+//! So a name goes into a key through [`name_part`], which keeps it whole when it fits and
+//! otherwise keeps its longest prefix that fits, then a hash of the whole name; times go through
+//! [`time13`], which keeps them in the 13 digits every time key has.
 
 use logbook_protocol::Identity;
 
@@ -183,6 +189,58 @@ impl Key {
     }
 }
 
+/// DynamoDB's limits on a partition key and a sort key, in UTF-8 bytes.
+pub const PK_MAX: usize = 2048;
+pub const SK_MAX: usize = 1024;
+/// The longest a name may be and still stand whole in a sort key with a 13-digit time before it.
+pub const NAME_BYTES: usize = SK_MAX - 16;
+/// A hashed name part: `:` (which no log group, stream or filter name may contain, so a hashed
+/// part never equals a whole name) and 32 hex digits.
+const HASH_TAIL: usize = 33;
+
+/// `name` as a key component of at most `budget` bytes: whole when it fits, so keys sort by
+/// name as AWS lists them; otherwise its longest prefix (at a character boundary) that leaves
+/// room for `:` and 32 hex digits of a SHA-256 of the whole name. Distinct names stay distinct;
+/// names that share that long a prefix sort by hash among themselves. The name itself is kept
+/// whole in the item, so nothing returned is cut.
+pub fn name_part(name: &str, budget: usize) -> std::borrow::Cow<'_, str> {
+    use sha2::Digest;
+    if name.len() <= budget {
+        return std::borrow::Cow::Borrowed(name);
+    }
+    let mut cut = budget.saturating_sub(HASH_TAIL);
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let digest = sha2::Sha256::digest(name.as_bytes());
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    std::borrow::Cow::Owned(format!("{}:{hex}", &name[..cut]))
+}
+
+/// A prefix to look for with `begins_with` over keys made by [`name_part`] with `budget`, and
+/// whether results must be checked against the whole prefix (when it is longer than any hashed
+/// key keeps whole).
+pub fn prefix_part(prefix: &str, budget: usize) -> (&str, bool) {
+    let keep = budget.saturating_sub(HASH_TAIL);
+    if prefix.len() <= keep {
+        return (prefix, false);
+    }
+    let mut cut = keep;
+    while !prefix.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    (&prefix[..cut], true)
+}
+
+/// The latest time a key can hold in its 13 digits (year 2286); earlier than the epoch is 0.
+pub const TIME_MAX: i64 = 9_999_999_999_999;
+
+/// A time (ms) as the 13 digits of every time key: clamped, so a time key never grows a digit
+/// and sorts out of order.
+pub fn time13(ms: i64) -> String {
+    format!("{:013}", ms.clamp(0, TIME_MAX))
+}
+
 fn scope(id: &Identity) -> String {
     format!("{}#{}", id.account_id, id.region)
 }
@@ -207,13 +265,13 @@ pub fn streams(id: &Identity, group_id: &str) -> String {
 }
 
 pub fn stream(id: &Identity, group_id: &str, name: &str) -> Key {
-    Key { pk: streams(id, group_id), sk: name.to_owned() }
+    Key { pk: streams(id, group_id), sk: name_part(name, NAME_BYTES).into_owned() }
 }
 
 /// GSI1 sort key that orders a group's streams by last event time, then name. Streams without
 /// events sort first, as time 0.
 pub fn stream_by_time(last_event: Option<i64>, name: &str) -> String {
-    format!("{:013}#{name}", last_event.unwrap_or(0).max(0))
+    format!("{}#{}", time13(last_event.unwrap_or(0)), name_part(name, NAME_BYTES))
 }
 
 /// The metric filters of one incarnation of a group, sorted by name.
@@ -222,7 +280,7 @@ pub fn filters(id: &Identity, group_id: &str) -> String {
 }
 
 pub fn filter(id: &Identity, group_id: &str, name: &str) -> Key {
-    Key { pk: filters(id, group_id), sk: name.to_owned() }
+    Key { pk: filters(id, group_id), sk: name_part(name, NAME_BYTES).into_owned() }
 }
 
 /// GSI1 partition listing every metric filter of the account (DescribeMetricFilters without a
@@ -231,15 +289,18 @@ pub fn account_filters(id: &Identity) -> String {
     format!("{}#filters", scope(id))
 }
 
-/// GSI2 partition of the filters that publish one metric. Neither name may contain `:`.
+/// GSI2 partition of the filters that publish one metric. A metric name never contains `:` (a
+/// namespace may), so `{namespace}:{metric}` reads back one way; hashed past the key limit.
 pub fn metric_filters(id: &Identity, namespace: &str, metric: &str) -> String {
-    format!("{}#metric#{namespace}:{metric}", scope(id))
+    let scope = format!("{}#metric#", scope(id));
+    let budget = PK_MAX - scope.len();
+    format!("{scope}{}", name_part(&format!("{namespace}:{metric}"), budget))
 }
 
 /// Index sort key: filter name, then group name (neither may contain `:`), so listings across
 /// groups come in filter-name order as AWS gives them.
 pub fn filter_across_groups(filter: &str, group: &str) -> String {
-    format!("{filter}:{group}")
+    format!("{}:{group}", name_part(filter, SK_MAX - 1 - group.len()))
 }
 
 /// The event chunks of one incarnation of a stream, sorted by first event time.
@@ -249,7 +310,7 @@ pub fn events(id: &Identity, stream_id: &str) -> String {
 
 /// A chunk's sort key: its first event's time, then its unique id (parallel writers never collide).
 pub fn chunk(first_event: i64, chunk_id: &str) -> String {
-    format!("{:013}#{chunk_id}", first_event.max(0))
+    format!("{}#{chunk_id}", time13(first_event))
 }
 
 /// The `n`th (from 1) part item of a chunk larger than one item: right after its chunk, in order.
@@ -266,17 +327,22 @@ pub fn active(id: &Identity, group_id: &str) -> String {
 
 /// The hour (ms / 3,600,000, zero-padded) first, then the stream name (last, as always).
 pub fn active_hour(hour: i64, stream: &str) -> String {
-    format!("{:09}#{stream}", hour.max(0))
+    format!("{}#{}", hour9(hour), name_part(stream, NAME_BYTES))
+}
+
+/// An hour as the 9 digits of an active-hour key.
+fn hour9(hour: i64) -> String {
+    format!("{:09}", hour.clamp(0, TIME_MAX / 3_600_000))
 }
 
 /// Sort-key bounds for every stream of hours `from..=to`: `$` sorts right after `#`.
 pub fn active_range(from: i64, to: i64) -> (String, String) {
-    (format!("{:09}#", from.max(0)), format!("{:09}$", to.max(0)))
+    (format!("{}#", hour9(from)), format!("{}$", hour9(to)))
 }
 
 /// Sort-key bounds for chunks whose first event lies in [from, to] (ms, inclusive).
 pub fn chunk_range(from: i64, to: i64) -> (String, String) {
-    (format!("{:013}", from.max(0)), format!("{:013}#~", to.max(0)))
+    (time13(from), format!("{}#~", time13(to)))
 }
 
 /// The one partition of background work (retention re-application, reclaiming deleted groups and
@@ -310,24 +376,29 @@ pub fn audit_records(id: &Identity, day: &str, shard: u32) -> String {
     format!("{}#audit#{day}#{shard}", scope(id))
 }
 
-/// The partition indexing one day's records of one shard by one attribute value (value last).
+/// The partition indexing one day's records of one shard by one attribute value (value last,
+/// hashed when the key would pass DynamoDB's limit: lookups compute the same key).
 pub fn audit_index(id: &Identity, attribute: &str, day: &str, shard: u32, value: &str) -> String {
-    format!("{}#audit-by#{attribute}#{day}#{shard}#{value}", scope(id))
+    let head = format!("{}#audit-by#{attribute}#{day}#{shard}#", scope(id));
+    let budget = PK_MAX - head.len();
+    format!("{head}{}", name_part(value, budget))
 }
 
 /// Records and index entries sort by time, then event id.
 pub fn audit_sort(event_time: i64, event_id: &str) -> String {
-    format!("{:013}#{event_id}", event_time.max(0))
+    format!("{}#{}", time13(event_time), name_part(event_id, SK_MAX - 14))
 }
 
 /// Lower and upper sort-key bounds for records between two times (inclusive, milliseconds).
 pub fn audit_sort_range(start: i64, end: i64) -> (String, String) {
-    (format!("{:013}", start.max(0)), format!("{:013}#~", end.max(0)))
+    (time13(start), format!("{}#~", time13(end)))
 }
 
-/// The pointer that finds a record by its event id.
+/// The pointer that finds a record by its event id (any id a caller asks for fits).
 pub fn audit_event(id: &Identity, event_id: &str) -> Key {
-    Key { pk: format!("{}#audit-id#{event_id}", scope(id)), sk: "event".to_owned() }
+    let head = format!("{}#audit-id#", scope(id));
+    let budget = PK_MAX - head.len();
+    Key { pk: format!("{head}{}", name_part(event_id, budget)), sk: "event".to_owned() }
 }
 
 /// One item per day that has records, so a lookup skips empty days without querying them.
@@ -397,6 +468,67 @@ mod tests {
         for p in GroupPart::ALL {
             assert_eq!(GroupPart::parse(p.as_str()), Some(*p));
         }
+    }
+
+    #[test]
+    fn every_key_fits_dynamodb_whatever_the_name() {
+        let a = id("111111111111", "us-east-1");
+        let four_byte = "\u{1F600}".repeat(512); // 512 characters, 2,048 bytes
+        let names = [four_byte.clone(), "é".repeat(512), "a".repeat(512), "x".to_owned(), "\u{10FFFF}".repeat(300)];
+        for n in &names {
+            for (what, k) in [
+                ("stream", stream(&a, "01G", n).sk),
+                ("by time", stream_by_time(Some(i64::MAX), n)),
+                ("filter", filter(&a, "01G", n).sk),
+                ("across", filter_across_groups(n, &"g".repeat(512))),
+                ("active", active_hour(i64::MAX, n)),
+                ("sort", audit_sort(i64::MIN, n)),
+            ] {
+                assert!(k.len() <= SK_MAX, "{what}: {} bytes", k.len());
+            }
+            for (what, k) in [
+                ("metric", metric_filters(&a, &"\u{1F600}".repeat(255), &"\u{1F600}".repeat(255))),
+                ("index", audit_index(&a, "ResourceName", "2026-11-20", 3, &n.repeat(20))),
+                ("event", audit_event(&a, &n.repeat(20)).pk),
+            ] {
+                assert!(k.len() <= PK_MAX, "{what}: {} bytes", k.len());
+            }
+        }
+        // Names that fit stay whole; longer ones stay distinct and keep their order by prefix.
+        assert_eq!(stream(&a, "01G", "web-1").sk, "web-1");
+        let (x, y) = (format!("{four_byte}x"), format!("{four_byte}y"));
+        assert_ne!(stream(&a, "g", &x).sk, stream(&a, "g", &y).sk);
+        assert!(stream(&a, "g", "\u{1F600}").sk < stream(&a, "g", &x).sk);
+        assert!(stream(&a, "g", &x).sk < stream(&a, "g", "\u{1F601}").sk);
+        // A prefix longer than a hashed key keeps is shortened, and results re-checked.
+        let (p, recheck) = prefix_part(&four_byte, NAME_BYTES);
+        assert!(recheck && stream(&a, "g", &x).sk.starts_with(p));
+        assert_eq!(prefix_part("web-", NAME_BYTES), ("web-", false));
+    }
+
+    #[test]
+    fn times_keep_thirteen_digits() {
+        for (t, want) in [
+            (i64::MIN, "0000000000000"),
+            (-5, "0000000000000"),
+            (1_700_000_000_000, "1700000000000"),
+            (i64::MAX, "9999999999999"),
+        ] {
+            assert_eq!(time13(t), want);
+        }
+        let (lo, hi) = chunk_range(-3_600_000, i64::MAX);
+        assert!(lo < chunk(0, "01A") && chunk(TIME_MAX, "01A") < hi);
+        let (lo, hi) = active_range(-1, i64::MAX);
+        assert!(lo <= active_hour(0, "s") && active_hour(i64::MAX, "s") <= hi);
+    }
+
+    #[test]
+    fn a_colon_in_a_namespace_reads_one_way() {
+        // Metric names never hold a colon, so the last one separates the two.
+        let a = id("111111111111", "us-east-1");
+        let k = metric_filters(&a, "my:app", "errors");
+        assert_eq!(k.rsplit_once(':').map(|(_, m)| m), Some("errors"));
+        assert_ne!(metric_filters(&a, "a:b", "c"), metric_filters(&a, "a", "b"));
     }
 
     #[test]

@@ -103,6 +103,11 @@ pub fn now_millis() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
+/// An id as Logbook makes them (ULIDs, UUIDs): 1 to `max` ASCII letters, digits and dashes.
+pub fn is_id(s: &str, max: usize) -> bool {
+    !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
 /// Locks a cache, recovering it if a panicking holder poisoned it (a cache is only a hint).
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())

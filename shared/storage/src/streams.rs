@@ -5,7 +5,7 @@ use logbook_model::logs::{
 };
 use logbook_protocol::{ApiError, ErrorCode, Identity};
 
-use crate::keys::{self, GSI1, GSI1_PK, GSI1_SK, Kind, attr};
+use crate::keys::{self, GSI1, GSI1_PK, GSI1_SK, Kind, NAME_BYTES, attr, prefix_part};
 use crate::table::{Expr, Query, Range, Txn, Write, from_item, s, to_item};
 use crate::{Store, lock};
 
@@ -16,6 +16,14 @@ pub struct StreamCursor {
     /// The stream's last event time when the page was ordered by it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_event: Option<i64>,
+}
+
+impl logbook_model::token::Cursor for StreamCursor {
+    fn in_range(&self) -> bool {
+        use logbook_model::validate::{NAME_MAX, is_stream_name};
+        let name_ok = !self.name.is_empty() && self.name.chars().count() <= NAME_MAX && is_stream_name(&self.name);
+        name_ok && self.last_event.is_none_or(|t| (0..=keys::TIME_MAX).contains(&t))
+    }
 }
 
 /// Group ids a warm instance remembers before it forgets them all.
@@ -115,7 +123,10 @@ impl Store {
         let pk = keys::streams(id, &group.id);
         let q = match query.order {
             StreamOrder::LogStreamName => {
-                let range = query.prefix.as_deref().map_or(Range::All, |p| Range::Prefix(p.to_owned()));
+                let range = query
+                    .prefix
+                    .as_deref()
+                    .map_or(Range::All, |p| Range::Prefix(prefix_part(p, NAME_BYTES).0.to_owned()));
                 let start = after.map(|c| keys::stream(id, &group.id, &c.name).item());
                 Query::new(pk).range(range).after(start)
             }
@@ -130,7 +141,13 @@ impl Store {
                 Query::new(pk).index(GSI1).after(start)
             }
         };
-        self.db().listing(q.backward(query.descending), query.limit).await
+        let (mut streams, more): (Vec<LogStream>, bool) =
+            self.db().listing(q.backward(query.descending), query.limit).await?;
+        // A prefix longer than a hashed key keeps matched on its head: check the whole of it.
+        if let Some(p) = query.prefix.as_deref() {
+            streams.retain(|s| s.name.starts_with(p));
+        }
+        Ok((streams, more))
     }
 
     /// Every stream of the group (by name, optionally with a prefix), at most `max`.
@@ -141,8 +158,12 @@ impl Store {
         prefix: Option<&str>,
         max: usize,
     ) -> Result<Vec<LogStream>, ApiError> {
-        let range = prefix.map_or(Range::All, |p| Range::Prefix(p.to_owned()));
+        let range = prefix.map_or(Range::All, |p| Range::Prefix(prefix_part(p, NAME_BYTES).0.to_owned()));
         let items = self.db().all(Query::new(keys::streams(id, &group.id)).range(range), max).await?;
-        items.into_iter().map(from_item).collect()
+        let mut streams = items.into_iter().map(from_item).collect::<Result<Vec<LogStream>, _>>()?;
+        if let Some(p) = prefix {
+            streams.retain(|s| s.name.starts_with(p));
+        }
+        Ok(streams)
     }
 }

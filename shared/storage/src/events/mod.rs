@@ -39,10 +39,14 @@ pub fn chunk_expiry(max_ts: i64, retention_days: Option<i64>) -> Option<i64> {
     retention_days.map(|days| max_ts.div_euclid(1000) + 1 + days * 86_400 + TTL_GRACE_SECS)
 }
 
-/// A position in a stream's event order; tokens carry it.
+/// A position in a stream's event order, (timestamp, ingestion time, chunk id, index): events
+/// of one timestamp come back in the order they were ingested, as AWS gives them (chunk ids are
+/// not time-ordered: a retried call derives the same id). Tokens carry it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Pos {
     pub ts: i64,
+    #[serde(default)]
+    pub ing: i64,
     pub chunk: String,
     pub idx: u32,
 }
@@ -50,10 +54,17 @@ pub struct Pos {
 impl Pos {
     /// Before every event / after every event.
     pub fn start() -> Pos {
-        Pos { ts: -1, chunk: String::new(), idx: 0 }
+        Pos { ts: -1, ing: i64::MIN, chunk: String::new(), idx: 0 }
     }
     pub fn end() -> Pos {
-        Pos { ts: i64::MAX, chunk: String::new(), idx: 0 }
+        Pos { ts: i64::MAX, ing: i64::MAX, chunk: String::new(), idx: 0 }
+    }
+}
+
+/// A GetLogEvents position: a time (or the ends, -1 and `i64::MAX`), a chunk id, an index.
+impl logbook_model::token::Cursor for Pos {
+    fn in_range(&self) -> bool {
+        self.ts >= -1 && (self.chunk.is_empty() || crate::is_id(&self.chunk, 32))
     }
 }
 
@@ -76,16 +87,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn positions_order_by_time_then_chunk_then_index() {
+    fn positions_order_by_time_then_ingestion_then_chunk_then_index() {
         let mut v = [
-            Pos { ts: 5, chunk: "B".into(), idx: 0 },
-            Pos { ts: 5, chunk: "A".into(), idx: 1 },
-            Pos { ts: 4, chunk: "Z".into(), idx: 9 },
-            Pos { ts: 5, chunk: "A".into(), idx: 0 },
+            Pos { ts: 5, ing: 1, chunk: "B".into(), idx: 0 },
+            Pos { ts: 5, ing: 1, chunk: "A".into(), idx: 1 },
+            Pos { ts: 4, ing: 2, chunk: "Z".into(), idx: 9 },
+            Pos { ts: 5, ing: 1, chunk: "A".into(), idx: 0 },
+            Pos { ts: 5, ing: 0, chunk: "Z".into(), idx: 3 },
         ];
         v.sort();
-        let keys: Vec<_> = v.iter().map(|p| (p.ts, p.chunk.as_str(), p.idx)).collect();
-        assert_eq!(keys, [(4, "Z", 9), (5, "A", 0), (5, "A", 1), (5, "B", 0)]);
-        assert!(Pos::start() < v[0] && v[3] < Pos::end());
+        let keys: Vec<_> = v.iter().map(|p| (p.ts, p.ing, p.chunk.as_str(), p.idx)).collect();
+        assert_eq!(keys, [(4, 2, "Z", 9), (5, 0, "Z", 3), (5, 1, "A", 0), (5, 1, "A", 1), (5, 1, "B", 0)]);
+        assert!(Pos::start() < v[0] && v[4] < Pos::end());
     }
 }

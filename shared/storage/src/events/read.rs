@@ -105,7 +105,7 @@ impl Store {
                 }
                 let chunk = self.load_chunk(&pk, meta, item).await?;
                 for (idx, (ts, message)) in chunk.events.into_iter().enumerate() {
-                    let pos = Pos { ts, chunk: chunk.id.clone(), idx: idx as u32 };
+                    let pos = Pos { ts, ing: chunk.ingestion, chunk: chunk.id.clone(), idx: idx as u32 };
                     let inside = ts >= lo && ts < hi;
                     let beyond = match direction {
                         Direction::Forward => pos > *from,
@@ -182,9 +182,11 @@ impl Store {
         let q = Query::new(keys::active(id, &group.id)).range(Range::Between(from, to)).project("sk");
         let mut names = BTreeSet::new();
         for item in self.db().all(q, usize::MAX).await? {
+            // The name as its key holds it (a very long one hashed: it still finds its stream);
+            // a long prefix is matched on its head here and whole once the stream is read.
             if let Some(sk) = get_s(&item, SK)
                 && let Some((_, name)) = sk.split_once('#')
-                && prefix.is_none_or(|p| name.starts_with(p))
+                && prefix.is_none_or(|p| name.starts_with(keys::prefix_part(p, keys::NAME_BYTES).0))
             {
                 names.insert(name.to_owned());
             }

@@ -14,9 +14,44 @@ use crate::{Item, Store, lock};
 /// (stream, hour) pairs a warm instance remembers before it forgets them all.
 const ACTIVE_CACHE_MAX: usize = 100_000;
 
+/// A chunk id derived from the call's invocation id, the stream, the chunk's place in the batch
+/// and its events: the same for every retry of one call, different for any other call and for
+/// two equal chunks of one batch. 26 characters of Crockford base32 (128 bits of SHA-256), the
+/// shape of the ULIDs used otherwise.
+pub fn derived_chunk_id(invocation: &str, stream_id: &str, nth: usize, events: &[Event]) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for part in [invocation.as_bytes(), stream_id.as_bytes()] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    h.update((nth as u64).to_le_bytes());
+    for e in events {
+        h.update(e.timestamp.to_le_bytes());
+        h.update((e.message.len() as u64).to_le_bytes());
+        h.update(e.message.as_bytes());
+    }
+    let digest = h.finalize();
+    let mut bits = u128::from_be_bytes(digest[..16].try_into().unwrap_or_default());
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut out = [0u8; 26];
+    for slot in out.iter_mut().rev() {
+        *slot = ALPHABET[(bits & 31) as usize];
+        bits >>= 5;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 impl Store {
     /// Stores a batch (time-ordered, already accepted) and updates the stream's metadata. Returns
     /// once every chunk is durably written.
+    ///
+    /// With `invocation` (the SDK's invocation id, the same on every retry of one call), each
+    /// chunk's id is derived from it and the chunk's events, and written only if new: a retry
+    /// of a call whose answer was lost finds its chunks stored and stores nothing twice, while
+    /// another call carrying the same events (another invocation id) is kept too, as AWS keeps
+    /// it. Without one (curl), chunk ids are random.
+    #[allow(clippy::too_many_arguments)]
     pub async fn put_events(
         &self,
         id: &Identity,
@@ -25,9 +60,13 @@ impl Store {
         events: &[Event],
         ingestion: i64,
         sequence_token: &str,
+        invocation: Option<&str>,
     ) -> Result<(), ApiError> {
         let pk = keys::events(id, &stream.id);
-        let writes = chunks(events).into_iter().map(|c| self.put_chunk(&pk, group, c, ingestion));
+        let writes = chunks(events).into_iter().enumerate().map(|(n, c)| {
+            let chunk_id = invocation.map(|inv| derived_chunk_id(inv, &stream.id, n, c));
+            self.put_chunk(&pk, group, c, ingestion, chunk_id)
+        });
         // The stream's metadata is written alongside the chunks, not after them: one round trip
         // less per call. Nothing reads it to find events (AWS, too, calls it eventually
         // consistent), and the answer still waits for every write.
@@ -49,9 +88,19 @@ impl Store {
         touched
     }
 
-    /// Writes one chunk under a fresh id, conditionally on that id being new.
-    async fn put_chunk(&self, pk: &str, group: &LogGroup, c: &[Event], ingestion: i64) -> Result<(), ApiError> {
-        let chunk_id = ulid::Ulid::new().to_string();
+    /// Writes one chunk, conditionally on its id being new: under `derived` (see
+    /// [`derived_chunk_id`]) an existing chunk is this same chunk, written by an earlier attempt;
+    /// under a fresh ULID it would be a broken id source.
+    async fn put_chunk(
+        &self,
+        pk: &str,
+        group: &LogGroup,
+        c: &[Event],
+        ingestion: i64,
+        derived: Option<String>,
+    ) -> Result<(), ApiError> {
+        let retry_safe = derived.is_some();
+        let chunk_id = derived.unwrap_or_else(|| ulid::Ulid::new().to_string());
         let first = c[0].timestamp;
         let last = c[c.len() - 1].timestamp;
         let sk = keys::chunk(first, &chunk_id);
@@ -73,12 +122,13 @@ impl Store {
         if let Some(e) = expires {
             item.insert(EXPIRES_AT.into(), n(e));
         }
-        // A fresh ULID never exists already: a failed condition would be a broken id source.
-        let in_use = || ApiError::internal("event chunk id already in use");
+        let in_use = || {
+            if retry_safe { Ok(()) } else { Err(ApiError::internal("event chunk id already in use")) }
+        };
         if rest.is_empty() {
             return match self.db().put(item, Some(Expr::absent())).await? {
                 Write::Done => Ok(()),
-                Write::ConditionFailed => Err(in_use()),
+                Write::ConditionFailed => in_use(),
             };
         }
         // A chunk over one item (a single event of up to 1 MB that does not compress): the rest
@@ -103,7 +153,7 @@ impl Store {
             .collect::<Result<Vec<_>, ApiError>>()?;
         match self.db().transact(puts).await? {
             Txn::Committed => Ok(()),
-            Txn::ConditionFailed(_) => Err(in_use()),
+            Txn::ConditionFailed(_) => in_use(),
         }
     }
 
@@ -211,5 +261,28 @@ impl Store {
         // A failed condition here only means the stream's range did not widen.
         let _: (Write, Write) = (b?, c?);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_ids_repeat_for_a_retry_and_differ_otherwise() {
+        let ev = |m: &str| Event { timestamp: 5, message: m.into() };
+        let batch = [ev("a"), ev("b")];
+        let id = derived_chunk_id("inv-1", "01S", 0, &batch);
+        assert_eq!(id.len(), 26);
+        assert!(crate::is_id(&id, 32));
+        assert_eq!(id, derived_chunk_id("inv-1", "01S", 0, &batch), "a retry");
+        assert_ne!(id, derived_chunk_id("inv-2", "01S", 0, &batch), "another call");
+        assert_ne!(id, derived_chunk_id("inv-1", "01T", 0, &batch), "another stream");
+        assert_ne!(id, derived_chunk_id("inv-1", "01S", 1, &batch), "an equal chunk later in the batch");
+        assert_ne!(id, derived_chunk_id("inv-1", "01S", 0, &[ev("ab")]), "other events");
+        assert_ne!(
+            derived_chunk_id("inv-1", "01S", 0, &[ev("a"), ev("bc")]),
+            derived_chunk_id("inv-1", "01S", 0, &[ev("ab"), ev("c")])
+        );
     }
 }
