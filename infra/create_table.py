@@ -6,6 +6,7 @@ and the deployed one cannot drift apart. Idempotent: an existing table is left a
 
 usage: create_table.py ENDPOINT_URL [TABLE_NAME]
 """
+import os
 import sys
 from pathlib import Path
 
@@ -46,13 +47,11 @@ def main():
     endpoint = sys.argv[1]
     name = sys.argv[2] if len(sys.argv) > 2 else "logbook"
     props = table_properties()
-    ddb = boto3.client(
-        "dynamodb",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    # A local engine takes any credentials; a real table's endpoint takes yours (from the
+    # environment), when given.
+    creds = {} if os.environ.get("AWS_ACCESS_KEY_ID") and "127.0.0.1" not in endpoint and "localhost" not in endpoint \
+        else {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+    ddb = boto3.client("dynamodb", endpoint_url=endpoint, region_name=os.environ.get("AWS_REGION", "us-east-1"), **creds)
     if name in ddb.list_tables()["TableNames"]:
         add_missing_indexes(ddb, name, props)
         return

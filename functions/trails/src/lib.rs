@@ -96,9 +96,10 @@ impl Trails {
         let id = &call.identity;
         let req: TrailRequest = call.decode()?;
         req.validate(true)?;
-        self.check_bucket(req.s3_bucket_name.as_deref().unwrap_or_default()).await?;
         let trail = req.into_trail(&id.region);
+        // Parameters first, then the bucket they name.
         trail.check_combination()?;
+        self.check_bucket(&trail.s3_bucket_name).await?;
         self.store.create_trail(id, &trail).await?;
         Ok(trail.view(&id.account_id))
     }
@@ -109,11 +110,12 @@ impl Trails {
         let name = required_name(req.name.clone())?;
         req.validate(false)?;
         let mut trail = self.find_home(id, &name).await?;
-        if let Some(b) = &req.s3_bucket_name {
-            self.check_bucket(b).await?;
-        }
+        let new_bucket = req.s3_bucket_name.clone();
         req.apply_to(&mut trail);
         trail.check_combination()?;
+        if let Some(b) = &new_bucket {
+            self.check_bucket(b).await?;
+        }
         self.store.put_trail(id, &trail).await?;
         Ok(trail.view(&id.account_id))
     }

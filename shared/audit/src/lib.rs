@@ -99,7 +99,7 @@ pub fn build(call: &Call, outcome: &Result<Value, ApiError>, event_time: i64) ->
     let event_id = uuid::Uuid::new_v4().to_string();
     let request: Option<Map<String, Value>> = serde_json::from_slice(call.body()).ok();
     let mut resources = request.as_ref().map(|r| resources(call, r)).unwrap_or_default();
-    resources.retain(|r| r.name.len() <= NAME_MAX);
+    resources.retain(|r| r.name.len() <= NAME_MAX && r.arn.len() <= NAME_MAX);
     resources.truncate(RESOURCES_MAX);
     let read_only = is_read_only(action);
     let username = match (&id.user_name, &id.access_key_id) {
