@@ -558,3 +558,148 @@ async fn a_retried_put_is_stored_once_and_another_call_twice() {
     }
     assert_eq!(stored, 16, "three attempts of one call store its 8 events once; the other call's 8 are kept");
 }
+
+/// A stream fed as shippers feed it: 16 writers at once, small batches, for a while; read from
+/// head to tail with the SDK's paginator, every event comes back once, in time order (and
+/// FilterLogEvents over the whole window agrees).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_busy_stream_reads_back_whole_and_in_order() {
+    let (c, _) = logs_client();
+    c.create_log_group().log_group_name("busy").send().await.unwrap();
+    c.create_log_stream().log_group_name("busy").log_stream_name("s").send().await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let mut writers = tokio::task::JoinSet::new();
+    for w in 0..16 {
+        let c = c.clone();
+        writers.spawn(async move {
+            let mut sent = Vec::new();
+            let mut b = 0;
+            while std::time::Instant::now() < deadline {
+                let now =
+                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+                let events: Vec<InputLogEvent> = (0..20)
+                    .map(|i| {
+                        InputLogEvent::builder()
+                            .timestamp(now + i / 5)
+                            .message(format!("w{w} b{b} e{i}"))
+                            .build()
+                            .unwrap()
+                    })
+                    .collect();
+                c.put_log_events()
+                    .log_group_name("busy")
+                    .log_stream_name("s")
+                    .set_log_events(Some(events))
+                    .send()
+                    .await
+                    .unwrap();
+                sent.extend((0..20).map(|i| format!("w{w} b{b} e{i}")));
+                b += 1;
+            }
+            sent
+        });
+    }
+    let mut sent = std::collections::HashSet::new();
+    while let Some(r) = writers.join_next().await {
+        sent.extend(r.unwrap());
+    }
+    assert!(sent.len() > 2_000, "only {} events written", sent.len());
+    let mut read = Vec::new();
+    let mut last_ts = i64::MIN;
+    let mut pages = c
+        .get_log_events()
+        .log_group_name("busy")
+        .log_stream_name("s")
+        .start_from_head(true)
+        .limit(500)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        for e in page.unwrap().events() {
+            assert!(e.timestamp().unwrap() >= last_ts, "out of time order");
+            last_ts = e.timestamp().unwrap();
+            read.push(e.message().unwrap().to_owned());
+        }
+    }
+    let unique: std::collections::HashSet<_> = read.iter().cloned().collect();
+    assert_eq!(unique.len(), read.len(), "an event came back twice");
+    assert_eq!(unique, sent, "every event, once");
+    let mut filtered = 0;
+    let mut pages = c.filter_log_events().log_group_name("busy").into_paginator().send();
+    while let Some(page) = pages.next().await {
+        filtered += page.unwrap().events().len();
+    }
+    assert_eq!(filtered, sent.len());
+}
+
+/// A chunk can start well before the window a read asks for and still hold events inside it.
+/// Reads look back as far as the widest chunk the stream has (its `maxSpan`), or, for a stream
+/// stored before that was recorded, as far as the widest chunk of the hours concerned.
+#[tokio::test]
+async fn reads_find_events_of_chunks_that_start_before_the_window() {
+    let (c, account) = logs_client();
+    c.create_log_group().log_group_name("wide").send().await.unwrap();
+    c.create_log_stream().log_group_name("wide").log_stream_name("s").send().await.unwrap();
+    let base = now_ms() - 50 * 60_000;
+    let put = |events: Vec<InputLogEvent>| {
+        c.put_log_events().log_group_name("wide").log_stream_name("s").set_log_events(Some(events)).send()
+    };
+    put((0..5).map(|i| ev(base + i * 1000, format!("a{i}"))).collect()).await.unwrap();
+    // One batch, one chunk, spanning 40 minutes.
+    put(vec![ev(base + 10_000, "w1"), ev(base + 40 * 60_000, "w2")]).await.unwrap();
+    put((0..5).map(|i| ev(base + 20 * 60_000 + i * 1000, format!("b{i}"))).collect()).await.unwrap();
+
+    let check = |label: &'static str| {
+        let c = c.clone();
+        async move {
+            let get = |from_head: bool, start: Option<i64>, limit: i32| {
+                c.get_log_events()
+                    .log_group_name("wide")
+                    .log_stream_name("s")
+                    .start_from_head(from_head)
+                    .set_start_time(start)
+                    .limit(limit)
+                    .send()
+            };
+            let messages = |events: &[logbook_tests::logs::types::OutputLogEvent]| {
+                events.iter().map(|e| e.message().unwrap().to_owned()).collect::<Vec<_>>()
+            };
+            for from_head in [true, false] {
+                let late = get(from_head, Some(base + 30 * 60_000), 100).await.unwrap();
+                assert_eq!(messages(late.events()), ["w2"], "{label}: window after the wide chunk's start");
+                let mid = get(from_head, Some(base + 15 * 60_000), 100).await.unwrap();
+                assert_eq!(messages(mid.events()), ["b0", "b1", "b2", "b3", "b4", "w2"], "{label}");
+            }
+            let newest = get(false, None, 2).await.unwrap();
+            assert_eq!(messages(newest.events()), ["b4", "w2"], "{label}: newest page");
+            let filtered =
+                c.filter_log_events().log_group_name("wide").start_time(base + 30 * 60_000).send().await.unwrap();
+            let got: Vec<_> = filtered.events().iter().map(|e| e.message().unwrap()).collect();
+            assert_eq!(got, ["w2"], "{label}: FilterLogEvents");
+        }
+    };
+    check("with maxSpan").await;
+
+    // The same stream as stored before `maxSpan` existed.
+    let id = logbook_protocol::Identity {
+        account_id: account.clone(),
+        region: "us-east-1".into(),
+        access_key_id: None,
+        user_name: None,
+    };
+    let store = logbook_tests::store();
+    let group = store.require_group(&id, "wide").await.unwrap();
+    let stream = store.get_stream(&id, &group, "s").await.unwrap().unwrap();
+    assert!(stream.max_span.is_some_and(|m| m >= 40 * 60_000 - 10_000), "the stream records its widest chunk");
+    let key = logbook_storage::keys::stream(&id, &group.id, "s");
+    logbook_tests::dynamodb()
+        .update_item()
+        .table_name(store.table())
+        .key("pk", AttributeValue::S(key.pk))
+        .key("sk", AttributeValue::S(key.sk))
+        .update_expression("REMOVE maxSpan")
+        .send()
+        .await
+        .unwrap();
+    check("without maxSpan").await;
+}

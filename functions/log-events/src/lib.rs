@@ -7,6 +7,7 @@ use logbook_model::events::{
 use logbook_model::logs::LogStream;
 use logbook_model::token::Pager;
 use logbook_protocol::{ApiError, Call, Dispatch, ops};
+use logbook_storage::events::read::Active;
 use logbook_storage::events::{Direction, Pos, Read};
 use logbook_storage::{Store, now_millis};
 use serde_json::{Value, json};
@@ -117,7 +118,9 @@ impl LogEvents {
             None => (Direction::Backward, Pos::end()),
         };
         let read = Read {
+            group_id: &group.id,
             stream: &stream,
+            spans: None,
             lo: cmd.start.unwrap_or(0).max(group.retention_floor(now)),
             hi: cmd.end.unwrap_or(i64::MAX),
             from: &from,
@@ -167,11 +170,16 @@ impl LogEvents {
 
         // Named streams; for a bounded window, only the streams with events in it, from the
         // group's active hours; otherwise every stream.
+        let mut active = Active::default();
         let names = match &cmd.streams {
             Some(names) => Some(names.clone()),
-            None if newest.saturating_sub(lo) <= ACTIVE_WINDOW_MAX => Some(
-                self.store.active_streams(id, &group, lo, newest, cmd.prefix.as_deref(), FILTER_MAX_STREAMS).await?,
-            ),
+            None if newest.saturating_sub(lo) <= ACTIVE_WINDOW_MAX => {
+                active = self
+                    .store
+                    .active_streams(id, &group, lo, newest, cmd.prefix.as_deref(), FILTER_MAX_STREAMS)
+                    .await?;
+                Some(active.names.clone())
+            }
             None => None,
         };
         let mut streams = match names {
@@ -201,7 +209,9 @@ impl LogEvents {
             .iter()
             .zip(&starts)
             .map(|(stream, from)| Read {
+                group_id: &group.id,
                 stream,
+                spans: active.spans_of(&stream.name),
                 lo,
                 hi,
                 from,

@@ -103,6 +103,11 @@ pub struct LogStream {
     pub last_ingestion_time: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upload_sequence_token: Option<String>,
+    /// The widest span (last event − first, ms) of any chunk stored in this stream, so a read
+    /// knows how far back a chunk reaching its window can start without reading anything else.
+    /// `None` for a stream made before it was recorded (reads then use the per-hour spans).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_span: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -134,6 +139,7 @@ impl LogStream {
             last_event_timestamp: None,
             last_ingestion_time: None,
             upload_sequence_token: None,
+            max_span: Some(0),
         }
     }
 

@@ -53,6 +53,9 @@ pub mod attr {
     pub const DATA: &str = "data";
     pub const FORMAT: &str = "fmt";
     pub const PARTS: &str = "parts";
+    /// Active-hour items: the widest span (last event − first, ms) of the stream's chunks that
+    /// start in that hour. Reads look back only that far (see `events::read`).
+    pub const SPAN: &str = "span";
     /// Log groups.
     pub const RETENTION: &str = "retentionInDays";
     pub const KMS_KEY: &str = "kmsKeyId";
@@ -63,6 +66,8 @@ pub mod attr {
     pub const LAST_EVENT: &str = "lastEventTimestamp";
     pub const LAST_INGESTION: &str = "lastIngestionTime";
     pub const SEQUENCE_TOKEN: &str = "uploadSequenceToken";
+    /// The widest chunk span ever stored in the stream (see `LogStream::max_span`).
+    pub const MAX_SPAN: &str = "maxSpan";
     /// Account counters.
     pub const GROUPS: &str = "groups";
     pub const TRAILS: &str = "trails";

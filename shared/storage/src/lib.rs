@@ -12,7 +12,7 @@ pub mod table;
 pub mod trails;
 pub mod work;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -28,9 +28,9 @@ pub type Item = HashMap<String, AttributeValue>;
 #[derive(Clone, Debug)]
 pub struct Store {
     table: Table,
-    /// (stream id, hour) pairs whose active-hour item this instance already wrote: a warm
-    /// function writes each once, not once per PutLogEvents.
-    active_written: Arc<Mutex<HashSet<(String, i64)>>>,
+    /// (stream id, hour) → the widest chunk span this instance recorded in that active-hour item:
+    /// a warm function writes each item once, and again only when a chunk is wider.
+    active_written: Arc<Mutex<HashMap<(String, i64), i64>>>,
     /// Group ids by group key, as this instance last read them: lets PutLogEvents and
     /// GetLogEvents read the group and the stream (keyed by the group's id) in one round trip.
     /// Only a hint: the group is read alongside and its id checked.

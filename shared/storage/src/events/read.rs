@@ -1,15 +1,34 @@
 //! The GetLogEvents / FilterLogEvents path: chunks of a time window, merged into event order.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use logbook_model::logs::{LogGroup, LogStream};
 use logbook_protocol::{ApiError, Identity};
 
 use super::{CHUNK_SPAN_MAX, Direction, HOUR, Pos, StoredEvent, decode_chunk};
+
+/// What a read knows of one stream's chunk spans, by hour.
+struct Spans<'a> {
+    known: HashMap<i64, i64>,
+    group_id: &'a str,
+    stream: &'a LogStream,
+}
+use crate::keys::Key;
 use crate::keys::{self, EXPIRES_AT, Kind, SK, attr};
 use crate::table::{Query, Range, get_n, get_s};
 use crate::{Item, Store};
+
+/// How many chunks the first query of a read fetches: enough for a page of `limit` events at 16
+/// events a chunk (shippers send tens), at least 4, at most [`CHUNKS_PER_QUERY`]. A small page
+/// then reads (and pays for) a few chunks, not sixteen; a read that needs more queries again.
+fn first_query_chunks(limit: usize) -> usize {
+    (limit / 16 + 2).clamp(4, CHUNKS_PER_QUERY)
+}
+
+/// A stream whose chunks never spanned more than this is read with its own `maxSpan` as the
+/// look-back; a wider one also reads the spans of the hours concerned, which may be narrower.
+const STREAM_SPAN_ENOUGH: i64 = 10_000;
 
 /// Chunks fetched per query while reading.
 const CHUNKS_PER_QUERY: usize = 16;
@@ -17,9 +36,17 @@ const CHUNKS_PER_QUERY: usize = 16;
 /// One read of a stream's events: those with `lo <= timestamp < hi`, strictly after (forward)
 /// or before (backward) `from`, in time order, at most `limit` events and `max_bytes` (message
 /// bytes + 26 each). Events past their TTL at `now` are hidden.
+///
+/// Chunks are keyed by their first event's time, and a chunk starting before `lo` may hold
+/// events after it: a read looks back as far as the widest chunk that starts in the hours
+/// concerned (their active-hour items record it, see `write.rs`), not a fixed hour. `spans`
+/// may bring what the caller already read of them (FilterLogEvents does); the rest is read when
+/// needed.
 #[derive(Debug, Clone)]
 pub struct Read<'a> {
+    pub group_id: &'a str,
     pub stream: &'a LogStream,
+    pub spans: Option<&'a HashMap<i64, i64>>,
     pub lo: i64,
     pub hi: i64,
     pub from: &'a Pos,
@@ -80,11 +107,14 @@ impl Store {
         if lo >= hi {
             return Ok(Vec::new());
         }
-        let (from_sk, to_sk) = keys::chunk_range(lo - CHUNK_SPAN_MAX, hi - 1);
+        let mut spans = Spans { known: read.spans.cloned().unwrap_or_default(), group_id: read.group_id, stream };
+        // Chunks starting this far before `lo` may still reach it.
+        let lookback = if lo > 0 { self.lookback(id, &mut spans, lo).await? } else { 0 };
+        let (from_sk, to_sk) = keys::chunk_range(lo.saturating_sub(lookback), hi - 1);
         let mut q = Query::new(&pk)
             .range(Range::Between(from_sk, to_sk))
             .backward(direction == Direction::Backward)
-            .limit(CHUNKS_PER_QUERY);
+            .limit(first_query_chunks(limit));
         let mut pending: BTreeMap<Pos, (String, i64)> = BTreeMap::new();
         let mut out: Vec<StoredEvent> = Vec::new();
         let mut bytes = 0usize;
@@ -117,11 +147,17 @@ impl Store {
                 }
             }
             let more = page.last.is_some();
-            // Events no later chunk can precede (forward) or follow (backward) are final.
+            // Events no later chunk can precede (forward) or follow (backward) are final: every
+            // chunk not read yet starts at or before the boundary (backward), so ends at most
+            // the look-back after it.
+            let released_after = match (more, boundary, direction) {
+                (true, Some(b), Direction::Backward) => Some(b.saturating_add(self.lookback(id, &mut spans, b).await?)),
+                _ => None,
+            };
             let safe = |p: &Pos| match (more, boundary, direction) {
                 (false, _, _) | (_, None, _) => true,
                 (true, Some(b), Direction::Forward) => p.ts < b,
-                (true, Some(b), Direction::Backward) => p.ts > b + CHUNK_SPAN_MAX,
+                (true, Some(_), Direction::Backward) => released_after.is_some_and(|r| p.ts > r),
             };
             loop {
                 let next = match direction {
@@ -138,10 +174,53 @@ impl Store {
                 out.push(StoredEvent { pos, message, ingestion_time });
             }
             match page.last {
-                Some(last) => q = q.after(Some(last)),
+                Some(last) => q = q.after(Some(last)).limit(CHUNKS_PER_QUERY),
                 None => return Ok(finish(out, direction)),
             }
         }
+    }
+
+    /// How far before `t` a chunk holding an event at `t` may start: the widest span of the
+    /// chunks starting in `t`'s hour or the hour before (a chunk spans at most
+    /// [`CHUNK_SPAN_MAX`], so none from earlier reaches `t`'s hour).
+    async fn lookback(&self, id: &Identity, spans: &mut Spans<'_>, t: i64) -> Result<i64, ApiError> {
+        // The stream's widest chunk ever bounds every hour: when it is narrow (the usual case,
+        // batches of seconds), it is all a read needs, with nothing more to read.
+        let stream_max = spans.stream.max_span.unwrap_or(CHUNK_SPAN_MAX);
+        if stream_max <= STREAM_SPAN_ENOUGH {
+            return Ok(stream_max.max(0));
+        }
+        let hour = t.div_euclid(HOUR);
+        let wanted: Vec<i64> = [hour - 1, hour].into_iter().filter(|h| !spans.known.contains_key(h)).collect();
+        if !wanted.is_empty() {
+            let found = self.hour_spans(id, spans.group_id, &spans.stream.name, &wanted).await?;
+            for h in wanted {
+                // No item: no chunk of this stream starts in that hour.
+                spans.known.insert(h, found.get(&h).copied().unwrap_or(0));
+            }
+        }
+        Ok(spans.known[&(hour - 1)].max(spans.known[&hour]).min(stream_max).min(CHUNK_SPAN_MAX))
+    }
+
+    /// The recorded spans of a stream's active-hour items for `hours` (an item from before spans
+    /// were recorded counts as spanning the whole hour).
+    async fn hour_spans(
+        &self,
+        id: &Identity,
+        group_id: &str,
+        stream: &str,
+        hours: &[i64],
+    ) -> Result<HashMap<i64, i64>, ApiError> {
+        let pk = keys::active(id, group_id);
+        let wanted: Vec<Key> =
+            hours.iter().map(|h| Key { pk: pk.clone(), sk: keys::active_hour(*h, stream) }).collect();
+        let mut out = HashMap::new();
+        for item in self.db().batch_get(&wanted, true).await? {
+            let Some(sk) = get_s(&item, SK) else { continue };
+            let Some(hour) = hours.iter().find(|h| keys::active_hour(**h, stream) == sk) else { continue };
+            out.insert(*hour, get_n(&item, attr::SPAN).unwrap_or(CHUNK_SPAN_MAX));
+        }
+        Ok(out)
     }
 
     /// Decodes a chunk item, with the part items of a chunk larger than one item.
@@ -168,7 +247,9 @@ impl Store {
         Ok(Chunk { id: meta.id, ingestion: meta.ingestion, events })
     }
 
-    /// Names of the group's streams with events in `[lo, hi)` (ms), by name, at most `max`.
+    /// Names of the group's streams with events in `[lo, hi)` (ms), by name, at most `max`, and
+    /// what their active-hour items say of their chunks' spans in those hours and the one before
+    /// (by the name as the key holds it), for the reads that follow.
     pub async fn active_streams(
         &self,
         id: &Identity,
@@ -177,21 +258,46 @@ impl Store {
         hi: i64,
         prefix: Option<&str>,
         max: usize,
-    ) -> Result<Vec<String>, ApiError> {
-        let (from, to) = keys::active_range(lo.div_euclid(HOUR), (hi - 1).div_euclid(HOUR));
-        let q = Query::new(keys::active(id, &group.id)).range(Range::Between(from, to)).project("sk");
+    ) -> Result<Active, ApiError> {
+        let first = lo.div_euclid(HOUR);
+        let (from, to) = keys::active_range(first - 1, (hi - 1).div_euclid(HOUR));
+        let q = Query::new(keys::active(id, &group.id)).range(Range::Between(from, to)).project("sk, span");
         let mut names = BTreeSet::new();
+        let mut spans: HashMap<String, HashMap<i64, i64>> = HashMap::new();
         for item in self.db().all(q, usize::MAX).await? {
             // The name as its key holds it (a very long one hashed: it still finds its stream);
             // a long prefix is matched on its head here and whole once the stream is read.
-            if let Some(sk) = get_s(&item, SK)
-                && let Some((_, name)) = sk.split_once('#')
-                && prefix.is_none_or(|p| name.starts_with(keys::prefix_part(p, keys::NAME_BYTES).0))
-            {
+            let Some((hour, name)) = get_s(&item, SK).and_then(|sk| sk.split_once('#')) else { continue };
+            let Ok(hour) = hour.parse::<i64>() else { continue };
+            let span = get_n(&item, attr::SPAN).unwrap_or(CHUNK_SPAN_MAX);
+            spans.entry(name.to_owned()).or_default().insert(hour, span);
+            if hour >= first && prefix.is_none_or(|p| name.starts_with(keys::prefix_part(p, keys::NAME_BYTES).0)) {
                 names.insert(name.to_owned());
             }
         }
-        Ok(names.into_iter().take(max).collect())
+        // Every hour of the window is known for every stream found: no item, no chunk there.
+        for name in &names {
+            let known = spans.entry(name.clone()).or_default();
+            for h in first - 1..=(hi - 1).div_euclid(HOUR) {
+                known.entry(h).or_insert(0);
+            }
+        }
+        Ok(Active { names: names.into_iter().take(max).collect(), spans })
+    }
+}
+
+/// The streams with events in a window, and their chunks' spans by hour.
+#[derive(Debug, Default)]
+pub struct Active {
+    pub names: Vec<String>,
+    /// By the stream's name as its key holds it (see `keys::name_part`).
+    pub spans: HashMap<String, HashMap<i64, i64>>,
+}
+
+impl Active {
+    /// The spans known for a stream.
+    pub fn spans_of(&self, stream_name: &str) -> Option<&HashMap<i64, i64>> {
+        self.spans.get(keys::name_part(stream_name, keys::NAME_BYTES).as_ref())
     }
 }
 

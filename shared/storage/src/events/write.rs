@@ -1,5 +1,7 @@
 //! The PutLogEvents path: chunks, the hours they fall in, and the stream's metadata.
 
+use std::collections::BTreeMap;
+
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use logbook_model::events::Event;
@@ -7,7 +9,7 @@ use logbook_model::logs::{LogGroup, LogStream, STREAM_MISSING};
 use logbook_protocol::{ApiError, Identity};
 
 use super::{HOUR, PART_BYTES, chunk_expiry, chunks, encode_chunk};
-use crate::keys::{self, EXPIRES_AT, GSI1_SK, Key, Kind, PK, SK, attr};
+use crate::keys::{self, EXPIRES_AT, GSI1_SK, Key, Kind, attr};
 use crate::table::{Expr, Txn, Write, n, s};
 use crate::{Item, Store, lock};
 
@@ -42,6 +44,19 @@ pub fn derived_chunk_id(invocation: &str, stream_id: &str, nth: usize, events: &
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Every hour a batch's events fall in, each with the widest span (ms) of the chunks that start
+/// in it (0 for an hour only reached by a chunk that started earlier).
+fn hour_spans(events: &[Event], chunks: &[&[Event]]) -> BTreeMap<i64, i64> {
+    let mut hours: BTreeMap<i64, i64> = events.iter().map(|e| (e.timestamp.div_euclid(HOUR), 0)).collect();
+    for c in chunks {
+        if let (Some(first), Some(last)) = (c.first(), c.last()) {
+            let span = hours.entry(first.timestamp.div_euclid(HOUR)).or_default();
+            *span = (*span).max(last.timestamp - first.timestamp);
+        }
+    }
+    hours
+}
+
 impl Store {
     /// Stores a batch (time-ordered, already accepted) and updates the stream's metadata. Returns
     /// once every chunk is durably written.
@@ -51,6 +66,10 @@ impl Store {
     /// of a call whose answer was lost finds its chunks stored and stores nothing twice, while
     /// another call carrying the same events (another invocation id) is kept too, as AWS keeps
     /// it. Without one (curl), chunk ids are random.
+    ///
+    /// The hours the batch touches are recorded first, with the widest span of the chunks that
+    /// start in each: a chunk is never readable before the span that bounds how far a read must
+    /// look back for it. In the usual case (a warm instance, no wider chunk) that is no write.
     #[allow(clippy::too_many_arguments)]
     pub async fn put_events(
         &self,
@@ -63,7 +82,9 @@ impl Store {
         invocation: Option<&str>,
     ) -> Result<(), ApiError> {
         let pk = keys::events(id, &stream.id);
-        let writes = chunks(events).into_iter().enumerate().map(|(n, c)| {
+        let parts = chunks(events);
+        self.record_hours(id, group, stream, &hour_spans(events, &parts)).await?;
+        let writes = parts.into_iter().enumerate().map(|(n, c)| {
             let chunk_id = invocation.map(|inv| derived_chunk_id(inv, &stream.id, n, c));
             self.put_chunk(&pk, group, c, ingestion, chunk_id)
         });
@@ -79,12 +100,10 @@ impl Store {
                 _ => Ok(()),
             }
         };
-        let (chunks, active, touched) =
-            futures::join!(futures::future::join_all(writes), self.mark_active(id, group, stream, events), touch);
+        let (chunks, touched) = futures::join!(futures::future::join_all(writes), touch);
         for r in chunks {
             r?;
         }
-        active?;
         touched
     }
 
@@ -157,45 +176,93 @@ impl Store {
         }
     }
 
-    /// Records the hours `events` (time-ordered) fall in, in the group's active-hour partition,
-    /// each (stream, hour) once per warm instance. Written before the batch is acknowledged, so
-    /// FilterLogEvents never misses a stream that has events in its window.
-    async fn mark_active(
+    /// Records, in the group's active-hour partition, the hours a batch touches (FilterLogEvents
+    /// finds a window's streams there) and, per hour, the widest span of the chunks that start
+    /// in it. Each (stream, hour) item is written once per warm instance, and again only for a
+    /// wider chunk; the span only ever grows (a conditional write), whichever writer comes first.
+    async fn record_hours(
         &self,
         id: &Identity,
         group: &LogGroup,
         stream: &LogStream,
-        events: &[Event],
+        spans: &BTreeMap<i64, i64>,
     ) -> Result<(), ApiError> {
-        let mut hours: Vec<i64> = events.iter().map(|e| e.timestamp.div_euclid(HOUR)).collect();
-        hours.dedup();
-        {
+        let widest = spans.values().copied().max().unwrap_or(0);
+        let stream_span = self.widen_stream_span(id, group, stream, widest);
+        let due: Vec<(i64, i64)> = {
             let written = lock(&self.active_written);
-            hours.retain(|h| !written.contains(&(stream.id.clone(), *h)));
+            spans
+                .iter()
+                .filter(|(h, span)| written.get(&(stream.id.clone(), **h)).is_none_or(|known| known < span))
+                .map(|(h, s)| (*h, *s))
+                .collect()
+        };
+        if due.is_empty() {
+            return stream_span.await;
         }
         let pk = keys::active(id, &group.id);
-        let writes = hours.iter().map(|hour| {
+        let writes = due.iter().map(|(hour, span)| {
             let last = (hour + 1) * HOUR - 1;
-            let mut item = Item::new();
-            item.insert(PK.into(), s(&pk));
-            item.insert(SK.into(), s(keys::active_hour(*hour, &stream.name)));
-            item.extend([Kind::Active.attribute()]);
-            item.insert(attr::ID.into(), s(&stream.id));
-            // The same TTL rule as a chunk ending at the hour's end, moved by the same sweep.
-            item.insert(attr::MAX_TS.into(), n(last));
-            if let Some(e) = chunk_expiry(last, group.retention_in_days) {
-                item.insert(EXPIRES_AT.into(), n(e));
+            let key = Key { pk: pk.clone(), sk: keys::active_hour(*hour, &stream.name) };
+            let mut sets = vec!["#type = :type", "#id = :id", "#max = :max", "#span = :span"];
+            let mut e = Expr::default()
+                .name("#type", attr::TYPE)
+                .name("#id", attr::ID)
+                .name("#max", attr::MAX_TS)
+                .name("#span", attr::SPAN)
+                .value(":type", s(Kind::Active.as_str()))
+                .value(":id", s(&stream.id))
+                // The same TTL rule as a chunk ending at the hour's end, moved by the same sweep.
+                .value(":max", n(last))
+                .value(":span", n(*span));
+            if let Some(expires) = chunk_expiry(last, group.retention_in_days) {
+                sets.push("#e = :e");
+                e = e.name("#e", EXPIRES_AT).value(":e", n(expires));
             }
-            async move { self.db().put(item, None).await }
+            // A new item, or a wider span. An item from before spans were recorded (no `span`)
+            // stays as it is: reads treat it as spanning the whole hour.
+            let e = Expr::update(format!("SET {}", sets.join(", ")))
+                .merge(e.and_when("attribute_not_exists(pk) OR #span < :span"));
+            async move { self.db().update(&key, e).await }
         });
-        for r in futures::future::join_all(writes).await {
+        let (hours, stream_span) = futures::join!(futures::future::join_all(writes), stream_span);
+        stream_span?;
+        for r in hours {
+            // A failed condition: a span at least as wide is there already.
             let _: Write = r?;
         }
         let mut written = lock(&self.active_written);
         if written.len() > ACTIVE_CACHE_MAX {
             written.clear();
         }
-        written.extend(hours.into_iter().map(|h| (stream.id.clone(), h)));
+        for (hour, span) in due {
+            written.insert((stream.id.clone(), hour), span);
+        }
+        Ok(())
+    }
+
+    /// Widens the stream's `maxSpan` to `span` when the stream as read says it is narrower (a
+    /// stale read costs one write whose condition fails). A stream made before spans were
+    /// recorded has none and gets none: its past chunks' spans are unknown.
+    async fn widen_stream_span(
+        &self,
+        id: &Identity,
+        group: &LogGroup,
+        stream: &LogStream,
+        span: i64,
+    ) -> Result<(), ApiError> {
+        if stream.max_span.is_none_or(|known| known >= span) {
+            return Ok(());
+        }
+        let key = keys::stream(id, &group.id, &stream.name);
+        let e = Expr::update("SET #ms = :ms")
+            .name("#ms", attr::MAX_SPAN)
+            .name("#id", attr::ID)
+            .value(":ms", n(span))
+            .value(":id", s(&stream.id))
+            // Never on a stream deleted (or deleted and made again) meanwhile; only wider.
+            .and_when("#id = :id AND (attribute_not_exists(#ms) OR #ms < :ms)");
+        let _: Write = self.db().update(&key, e).await?;
         Ok(())
     }
 
@@ -267,6 +334,15 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hours_get_the_widest_span_of_the_chunks_starting_in_them() {
+        let ev = |ts: i64| Event { timestamp: ts, message: "m".into() };
+        let events = [ev(10), ev(30), ev(HOUR - 5), ev(HOUR + 20), ev(3 * HOUR + 1)];
+        let parts: Vec<&[Event]> = vec![&events[..2], &events[2..4], &events[4..]];
+        let spans = hour_spans(&events, &parts);
+        assert_eq!(spans.into_iter().collect::<Vec<_>>(), [(0, 25), (1, 0), (3, 0)]);
+    }
 
     #[test]
     fn derived_ids_repeat_for_a_retry_and_differ_otherwise() {
