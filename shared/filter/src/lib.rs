@@ -130,6 +130,11 @@ impl FilterPattern {
         }
     }
 
+    /// True for a space-delimited pattern (`[ … ]`).
+    pub fn is_delimited(&self) -> bool {
+        matches!(self.kind, Kind::Delimited(_))
+    }
+
     /// True for a JSON pattern (`{ … }`).
     pub fn is_json(&self) -> bool {
         matches!(self.kind, Kind::Json(_))

@@ -6,6 +6,7 @@ pub mod cloudtrail;
 pub mod events;
 pub mod logs;
 pub mod metric;
+pub mod subscriptions;
 pub mod token;
 pub mod validate;
 

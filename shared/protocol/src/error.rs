@@ -36,6 +36,8 @@ codes! {
     ResourceAlreadyExistsException = 400,
     LimitExceededException = 400,
     OperationAbortedException = 400,
+    AccessDeniedException = 400,
+    InvalidOperationException = 400,
     ServiceUnavailableException = 500,
     // CloudTrail (statuses as its API reference gives them).
     InvalidLookupAttributesException = 400,
