@@ -43,6 +43,21 @@ def add_missing_indexes(ddb, name, props):
     print(f"table {name} is ready")
 
 
+def add_missing_stream(ddb, name, props):
+    """The table's stream feeds the fan-out (subscriptions); a table made before it gets it."""
+    spec = props.get("StreamSpecification")
+    if not spec:
+        return
+    table = ddb.describe_table(TableName=name)["Table"]
+    if table.get("StreamSpecification", {}).get("StreamEnabled"):
+        return
+    ddb.update_table(
+        TableName=name,
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": spec["StreamViewType"]},
+    )
+    print(f"enabled the stream of table {name}")
+
+
 def main():
     endpoint = sys.argv[1]
     name = sys.argv[2] if len(sys.argv) > 2 else "logbook"
@@ -53,6 +68,7 @@ def main():
         else {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
     ddb = boto3.client("dynamodb", endpoint_url=endpoint, region_name=os.environ.get("AWS_REGION", "us-east-1"), **creds)
     if name in ddb.list_tables()["TableNames"]:
+        add_missing_stream(ddb, name, props)
         add_missing_indexes(ddb, name, props)
         return
     ddb.create_table(
@@ -61,6 +77,7 @@ def main():
         AttributeDefinitions=props["AttributeDefinitions"],
         KeySchema=props["KeySchema"],
         GlobalSecondaryIndexes=props["GlobalSecondaryIndexes"],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": props["StreamSpecification"]["StreamViewType"]},
     )
     ddb.get_waiter("table_exists").wait(TableName=name)
     ttl = props["TimeToLiveSpecification"]

@@ -47,6 +47,21 @@ fn base(action: Action, now: i64) -> Value {
             "LookupAttributes": [{ "AttributeKey": "EventName", "AttributeValue": "CreateLogGroup" }],
             "StartTime": 0, "EndTime": now / 1000, "MaxResults": 5,
         }),
+        "PutSubscriptionFilter" => json!({
+            "logGroupName": "g", "filterName": "f", "filterPattern": "ERROR", "destinationArn": KINESIS,
+            "roleArn": "arn:aws:iam::123456789012:role/r", "distribution": "Random",
+        }),
+        "DeleteSubscriptionFilter" => json!({ "logGroupName": "g", "filterName": "f" }),
+        "DescribeSubscriptionFilters" => json!({ "logGroupName": "g", "filterNamePrefix": "f", "limit": 5 }),
+        "PutDestination" => {
+            json!({ "destinationName": "d", "targetArn": KINESIS, "roleArn": "arn:aws:iam::123456789012:role/r" })
+        }
+        "PutDestinationPolicy" => json!({
+            "destinationName": "d",
+            "accessPolicy": r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"logs:PutSubscriptionFilter","Resource":"*"}]}"#,
+        }),
+        "DeleteDestination" => json!({ "destinationName": "d" }),
+        "DescribeDestinations" => json!({ "DestinationNamePrefix": "d", "limit": 5 }),
         other => panic!("no base request for {other}"),
     }
 }
@@ -102,7 +117,15 @@ fn send(account: &str, action: Action, body: &str) -> (u16, Value) {
     (status, v)
 }
 
+/// A Kinesis stream on the local AWS services, so subscription requests can succeed.
+const KINESIS: &str = "arn:aws:kinesis:us-east-1:123456789012:stream/bad-inputs";
+
 fn setup(account: &str, now: i64) {
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let k = aws_sdk_kinesis::Client::new(&logbook_tests::aws_config());
+        // Made once per local server: a second test finds it there.
+        let _ = k.create_stream().stream_name("bad-inputs").shard_count(1).send().await;
+    });
     for (action, body) in [
         (Action::CreateLogGroup, json!({ "logGroupName": "g" })),
         (Action::CreateLogStream, json!({ "logGroupName": "g", "logStreamName": "s" })),

@@ -51,6 +51,8 @@ struct Proxy {
     rng: Mutex<fastrand::Rng>,
     client: Client<HttpConnector, Full<Bytes>>,
     counts: &'static Counts,
+    /// While set, every request is answered 503 without being forwarded: a service that is down.
+    down: &'static std::sync::atomic::AtomicBool,
 }
 
 const WRITES: [&str; 5] = ["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"];
@@ -68,6 +70,10 @@ impl Proxy {
     /// `Ok(response)`, or `Err(())` to drop the connection.
     async fn handle(&self, req: hyper::Request<Incoming>) -> Result<hyper::Response<Full<Bytes>>, ()> {
         self.counts.requests.fetch_add(1, Ordering::Relaxed);
+        if self.down.load(Ordering::Relaxed) {
+            self.counts.server_errors.fetch_add(1, Ordering::Relaxed);
+            return Ok(answer(503, "ServiceUnavailableException", "Service unavailable (the test took it down)"));
+        }
         let (parts, body) = req.into_parts();
         let body = body.collect().await.map_err(|_| ())?.to_bytes();
         let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
@@ -102,6 +108,25 @@ impl Proxy {
 
 /// Starts the proxy in front of `upstream` (DynamoDB Local); returns its URL and its counters.
 pub fn start(upstream: String, rates: Rates, seed: u64) -> (String, &'static Counts) {
+    let down: &'static std::sync::atomic::AtomicBool = Box::leak(Box::default());
+    start_with(upstream, rates, seed, down)
+}
+
+/// A proxy that forwards everything to `upstream` until the returned switch is set, and answers
+/// 503 to everything while it is: a target that is down for a while.
+pub fn outage(upstream: String) -> (String, &'static Counts, &'static std::sync::atomic::AtomicBool) {
+    let down: &'static std::sync::atomic::AtomicBool = Box::leak(Box::default());
+    let none = Rates { throttle: 0.0, server_error: 0.0, drop_after_write: 0.0 };
+    let (url, counts) = start_with(upstream, none, 0, down);
+    (url, counts, down)
+}
+
+fn start_with(
+    upstream: String,
+    rates: Rates,
+    seed: u64,
+    down: &'static std::sync::atomic::AtomicBool,
+) -> (String, &'static Counts) {
     let counts: &'static Counts = Box::leak(Box::default());
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -113,6 +138,7 @@ pub fn start(upstream: String, rates: Rates, seed: u64) -> (String, &'static Cou
                 rng: Mutex::new(fastrand::Rng::with_seed(seed)),
                 client: Client::builder(TokioExecutor::new()).build(HttpConnector::new()),
                 counts,
+                down,
             }));
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(listener.local_addr().unwrap()).unwrap();

@@ -48,6 +48,24 @@ pub fn s3_endpoint() -> String {
     std::env::var("LOGBOOK_TEST_S3").unwrap_or_else(|_| "http://127.0.0.1:5000".to_owned())
 }
 
+/// The SDK configuration of the local AWS services (moto: Kinesis, Firehose, STS, S3 on one
+/// port), as the functions see them under `scripts/serve`.
+pub fn aws_config() -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+            aws_credential_types::Credentials::new("local", "local", None, None, "test"),
+        ))
+        .endpoint_url(s3_endpoint())
+        .build()
+}
+
+/// Delivery targets on the local AWS services; Lambda targets at `lambda` (an Invoke API).
+pub fn targets(lambda: Option<String>) -> logbook_delivery::Targets {
+    logbook_delivery::Targets::new(aws_config(), None, lambda)
+}
+
 pub fn s3() -> aws_sdk_s3::Client {
     let conf = aws_sdk_s3::Config::builder()
         .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
@@ -102,6 +120,7 @@ struct Groups {
     metric_filters: Served<logbook_metric_filters::MetricFilters>,
     trails: Served<logbook_trails::Trails>,
     lookup: Served<logbook_lookup::Lookup>,
+    subscriptions: Served<logbook_subscriptions::Subscriptions>,
     auth: Auth,
 }
 
@@ -162,6 +181,9 @@ async fn serve(
                 }
                 Group::Trails => handle(&groups.trails.group, ids, &groups.trails.audit, req).await,
                 Group::Lookup => handle(&groups.lookup.group, ids, &groups.lookup.audit, req).await,
+                Group::Subscriptions => {
+                    handle(&groups.subscriptions.group, ids, &groups.subscriptions.audit, req).await
+                }
             },
             None => encode("in-process", Err(unknown_operation(target.as_deref().unwrap_or("")))),
         },
@@ -208,6 +230,11 @@ pub fn start_gateway(dynamodb: String) -> String {
                 }),
                 trails: Served::new(at("trails"), |store| logbook_trails::Trails { store, s3: s3() }),
                 lookup: Served::new(at("lookup"), |store| logbook_lookup::Lookup { store, tokens: t() }),
+                subscriptions: Served::new(at("subscriptions"), |store| logbook_subscriptions::Subscriptions {
+                    store,
+                    tokens: t(),
+                    targets: targets(None),
+                }),
                 auth: Auth::new(Mode::SigV4, test_keys()),
             }));
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

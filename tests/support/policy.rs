@@ -106,7 +106,19 @@ pub fn parse(template: &str) -> BTreeMap<String, Function> {
                 f.environment.insert(text(k), text(v));
             }
         }
-        for policy in props.get("Policies").map(as_list).unwrap_or_default() {
+        // A function with its own role (`Role: !GetAtt X.Arn`): the role's inline policies.
+        let mut policies: Vec<Value> =
+            props.get("Policies").map(as_list).unwrap_or_default().into_iter().cloned().collect();
+        if let Some(role) = props.get("Role").map(text).and_then(|r| r.strip_suffix(".Arn").map(str::to_owned)) {
+            let role_policies = resources
+                .get(Value::String(role))
+                .and_then(|r| r.get("Properties"))
+                .and_then(|p| p.get("Policies"))
+                .map(as_list)
+                .unwrap_or_default();
+            policies.extend(role_policies.into_iter().filter_map(|p| p.get("PolicyDocument").cloned()));
+        }
+        for policy in &policies {
             if let Some(invoke) = policy.get("LambdaInvokePolicy") {
                 f.invokes.insert(invoke.get("FunctionName").map(text).unwrap_or_default());
             }

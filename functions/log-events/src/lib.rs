@@ -272,7 +272,7 @@ impl LogEvents {
                 "timestamp": key.ts,
                 "message": message,
                 "ingestionTime": ingestion,
-                "eventId": format!("{}{:013}{}{:06}", stream.id, key.ts, key.chunk, key.idx),
+                "eventId": logbook_storage::events::event_id(&stream.id, key.ts, &key.chunk, key.idx),
             }));
             last = Some(key);
         }

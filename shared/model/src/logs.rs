@@ -44,6 +44,9 @@ pub struct LogGroup {
     pub tags: BTreeMap<String, String>,
     #[serde(default)]
     pub metric_filter_count: i64,
+    /// Kept exact by the same transactions that create and delete them (at most two).
+    #[serde(default)]
+    pub subscription_filter_count: i64,
     #[serde(default)]
     pub stored_bytes: i64,
 }
@@ -202,6 +205,7 @@ impl CreateLogGroup {
             kms_key_id: self.kms_key_id,
             tags: self.tags,
             metric_filter_count: 0,
+            subscription_filter_count: 0,
             stored_bytes: 0,
         }
     }
@@ -618,6 +622,7 @@ mod tests {
             kms_key_id: None,
             tags: BTreeMap::new(),
             metric_filter_count: 0,
+            subscription_filter_count: 0,
             stored_bytes: 0,
         };
         let v = serde_json::to_value(g.view("us-east-1", "123456789012")).unwrap();

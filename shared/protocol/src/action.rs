@@ -190,21 +190,23 @@ catalogue! {
     Lookup = "lookup" {
         CloudTrail LookupEvents,
     }
+    Subscriptions = "subscriptions" {
+        Logs DeleteDestination,
+        Logs DeleteSubscriptionFilter,
+        Logs DescribeDestinations,
+        Logs DescribeSubscriptionFilters,
+        Logs PutDestination,
+        Logs PutDestinationPolicy,
+        Logs PutSubscriptionFilter,
+    }
     }
     unserved {
         Logs CancelExportTask,
         Logs CreateExportTask,
-        Logs DeleteDestination,
         Logs DeleteResourcePolicy,
-        Logs DeleteSubscriptionFilter,
-        Logs DescribeDestinations,
         Logs DescribeExportTasks,
         Logs DescribeResourcePolicies,
-        Logs DescribeSubscriptionFilters,
-        Logs PutDestination,
-        Logs PutDestinationPolicy,
         Logs PutResourcePolicy,
-        Logs PutSubscriptionFilter,
     }
 }
 
@@ -326,6 +328,10 @@ mod tests {
         assert_eq!(ops::LogGroups::try_from(Action::CreateLogGroup), Ok(ops::LogGroups::CreateLogGroup));
         assert_eq!(ops::LogGroups::try_from(Action::CreateLogStream), Err(Action::CreateLogStream));
         assert_eq!(Action::from(ops::Lookup::LookupEvents), Action::LookupEvents);
-        assert_eq!(Action::PutSubscriptionFilter.route(), Route::Unserved(Action::PutSubscriptionFilter));
+        assert_eq!(
+            Action::PutSubscriptionFilter.route(),
+            Route::Subscriptions(ops::Subscriptions::PutSubscriptionFilter)
+        );
+        assert_eq!(Action::CreateExportTask.route(), Route::Unserved(Action::CreateExportTask));
     }
 }

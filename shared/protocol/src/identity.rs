@@ -12,6 +12,12 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// An account's and region's scope with no caller in it: background work (the worker, the
+    /// fan-out) and reads of another account's resources (a destination).
+    pub fn of(account: &str, region: &str) -> Identity {
+        Identity { account_id: account.to_owned(), region: region.to_owned(), access_key_id: None, user_name: None }
+    }
+
     /// The principal's ARN, as CloudTrail's `userIdentity.arn` shows it.
     pub fn principal_arn(&self) -> String {
         match &self.user_name {

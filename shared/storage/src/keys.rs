@@ -61,6 +61,17 @@ pub mod attr {
     pub const KMS_KEY: &str = "kmsKeyId";
     pub const TAGS: &str = "tags";
     pub const METRIC_FILTER_COUNT: &str = "metricFilterCount";
+    pub const SUBSCRIPTION_FILTER_COUNT: &str = "subscriptionFilterCount";
+    /// Event chunks of a group something reads after ingest (a subscription filter): `fan` = 1,
+    /// and the names delivery needs, so the fan-out reads nothing to address a message. The
+    /// table's stream feeds only such chunks to the fan-out function (its filter criteria).
+    pub const FAN: &str = "fan";
+    pub const CHUNK_GROUP_ID: &str = "gid";
+    pub const CHUNK_GROUP: &str = "gname";
+    pub const CHUNK_STREAM: &str = "sname";
+    pub const CHUNK_STREAM_ID: &str = "sid";
+    /// Subscription filters: events dropped after their retries ran out (for operators).
+    pub const DROPPED_EVENTS: &str = "droppedEvents";
     /// Log streams.
     pub const FIRST_EVENT: &str = "firstEventTimestamp";
     pub const LAST_EVENT: &str = "lastEventTimestamp";
@@ -90,6 +101,8 @@ pub enum Kind {
     Job,
     Audit,
     Trail,
+    Subscription,
+    Destination,
 }
 
 impl Kind {
@@ -104,6 +117,8 @@ impl Kind {
             Kind::Job => "job",
             Kind::Audit => "audit",
             Kind::Trail => "trail",
+            Kind::Subscription => "subscription",
+            Kind::Destination => "destination",
         }
     }
 
@@ -144,6 +159,8 @@ parts! {
         Filters = "filters",
         /// Which streams have events in which hour.
         Active = "active",
+        /// Its subscription filters.
+        Subscriptions = "subscriptions",
     }
 }
 
@@ -308,6 +325,25 @@ pub fn filter_across_groups(filter: &str, group: &str) -> String {
     format!("{}:{group}", name_part(filter, SK_MAX - 1 - group.len()))
 }
 
+/// The subscription filters of one incarnation of a group (at most two), sorted by name.
+pub fn subscriptions(id: &Identity, group_id: &str) -> String {
+    group_part(id, group_id, GroupPart::Subscriptions)
+}
+
+pub fn subscription(id: &Identity, group_id: &str, name: &str) -> Key {
+    Key { pk: subscriptions(id, group_id), sk: name_part(name, NAME_BYTES).into_owned() }
+}
+
+/// An account's destinations in a region, one partition sorted by name (DescribeDestinations
+/// lists them in ASCII order).
+pub fn destinations(id: &Identity) -> String {
+    format!("{}#destinations", scope(id))
+}
+
+pub fn destination(id: &Identity, name: &str) -> Key {
+    Key { pk: destinations(id), sk: name_part(name, NAME_BYTES).into_owned() }
+}
+
 /// The event chunks of one incarnation of a stream, sorted by first event time.
 pub fn events(id: &Identity, stream_id: &str) -> String {
     stream_part(id, stream_id, StreamPart::Events)
@@ -464,7 +500,7 @@ mod tests {
         let parse = |pk: &str, marker: &str| {
             pk.split(marker).nth(1).and_then(|rest| rest.split_once('#')).map(|(_, p)| p.to_owned())
         };
-        for pk in [streams(&a, "01G"), filters(&a, "01G"), active(&a, "01G")] {
+        for pk in [streams(&a, "01G"), filters(&a, "01G"), active(&a, "01G"), subscriptions(&a, "01G")] {
             let part = parse(&pk, "#group#").unwrap();
             assert!(GroupPart::parse(&part).is_some(), "{pk}: {part} is not a GroupPart");
         }

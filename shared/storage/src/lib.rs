@@ -8,6 +8,7 @@ pub mod filters;
 pub mod groups;
 pub mod keys;
 pub mod streams;
+pub mod subscriptions;
 pub mod table;
 pub mod trails;
 pub mod work;

@@ -332,7 +332,9 @@ impl Store {
             let pk = keys::group_part(&id, &job.resource, *part);
             let done = match part {
                 GroupPart::Streams => self.reclaim_streams(&id, &pk, budget).await?,
-                GroupPart::Filters | GroupPart::Active => self.delete_partition(&pk, budget).await?,
+                GroupPart::Subscriptions | GroupPart::Filters | GroupPart::Active => {
+                    self.delete_partition(&pk, budget).await?
+                }
             };
             if !done {
                 return Ok(false);

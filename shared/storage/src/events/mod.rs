@@ -68,6 +68,12 @@ impl logbook_model::token::Cursor for Pos {
     }
 }
 
+/// An event's id as FilterLogEvents shows it and subscription deliveries carry it: the stream's
+/// id, the time, the chunk and the index, so the two agree and ids never repeat.
+pub fn event_id(stream_id: &str, ts: i64, chunk: &str, idx: u32) -> String {
+    format!("{stream_id}{ts:013}{chunk}{idx:06}")
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEvent {
     pub pos: Pos,

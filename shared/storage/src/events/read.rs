@@ -223,6 +223,22 @@ impl Store {
         Ok(out)
     }
 
+    /// The events of a chunk item as the table's stream carried it (the fan-out's input): its
+    /// positions and messages, in order, reading its parts when it has any.
+    pub async fn chunk_events(&self, item: Item) -> Result<Vec<(Pos, String)>, ApiError> {
+        let meta = ChunkMeta::of(&item)?;
+        let pk = get_s(&item, keys::PK).unwrap_or_default().to_owned();
+        let chunk = self.load_chunk(&pk, meta, item).await?;
+        Ok(chunk
+            .events
+            .into_iter()
+            .enumerate()
+            .map(|(idx, (ts, message))| {
+                (Pos { ts, ing: chunk.ingestion, chunk: chunk.id.clone(), idx: idx as u32 }, message)
+            })
+            .collect())
+    }
+
     /// Decodes a chunk item, with the part items of a chunk larger than one item.
     async fn load_chunk(&self, pk: &str, meta: ChunkMeta, mut item: Item) -> Result<Chunk, ApiError> {
         let mut data = match item.remove(attr::DATA) {

@@ -86,7 +86,7 @@ impl Store {
         self.record_hours(id, group, stream, &hour_spans(events, &parts)).await?;
         let writes = parts.into_iter().enumerate().map(|(n, c)| {
             let chunk_id = invocation.map(|inv| derived_chunk_id(inv, &stream.id, n, c));
-            self.put_chunk(&pk, group, c, ingestion, chunk_id)
+            self.put_chunk(&pk, group, stream, c, ingestion, chunk_id)
         });
         // The stream's metadata is written alongside the chunks, not after them: one round trip
         // less per call. Nothing reads it to find events (AWS, too, calls it eventually
@@ -114,6 +114,7 @@ impl Store {
         &self,
         pk: &str,
         group: &LogGroup,
+        stream: &LogStream,
         c: &[Event],
         ingestion: i64,
         derived: Option<String>,
@@ -140,6 +141,16 @@ impl Store {
         item.insert(attr::FORMAT.into(), n(encoded.format));
         if let Some(e) = expires {
             item.insert(EXPIRES_AT.into(), n(e));
+        }
+        // The group has subscribers (as read with the stream, consistently): the chunk goes to
+        // the fan-out, addressed. A filter put while this call runs may miss it; AWS too only
+        // promises events ingested after the filter exists.
+        if group.subscription_filter_count > 0 {
+            item.insert(attr::FAN.into(), n(1));
+            item.insert(attr::CHUNK_GROUP_ID.into(), s(&group.id));
+            item.insert(attr::CHUNK_GROUP.into(), s(&group.name));
+            item.insert(attr::CHUNK_STREAM_ID.into(), s(&stream.id));
+            item.insert(attr::CHUNK_STREAM.into(), s(&stream.name));
         }
         let in_use = || {
             if retry_safe { Ok(()) } else { Err(ApiError::internal("event chunk id already in use")) }
