@@ -77,6 +77,47 @@ async fn consume(name: String, seen: Arc<Mutex<HashMap<String, Instant>>>, run: 
     }
 }
 
+/// The ingest bench's 16 writers (100 × ~200-byte batches, one stream each) into `group` for
+/// `secs`: (events, bytes of message text, seconds taken).
+async fn write_for(
+    events: Arc<logbook_log_events::LogEvents>,
+    account: &str,
+    group: &'static str,
+    secs: u64,
+) -> (u64, f64, f64) {
+    let put_count = Arc::new(AtomicU64::new(0));
+    let raw_bytes = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let stop = start + Duration::from_secs(secs);
+    let mut writers = Vec::new();
+    for w in 0..16u64 {
+        let (events, put_count, raw_bytes, account) =
+            (events.clone(), put_count.clone(), raw_bytes.clone(), account.to_owned());
+        writers.push(tokio::spawn(async move {
+            let mut b = 0u64;
+            while Instant::now() < stop {
+                let now = logbook_storage::now_millis();
+                let batch: Vec<Value> = (0..100u64)
+                    .map(|i| {
+                        let text = access_line(w * 1_000_000 + b * 100 + i, 180);
+                        json!({ "timestamp": now + (i / 10) as i64, "message": format!("t {w} {b} {i} {text}") })
+                    })
+                    .collect();
+                let raw: usize = batch.iter().map(|e| e["message"].as_str().unwrap().len()).sum();
+                let body = json!({ "logGroupName": group, "logStreamName": format!("w{w}"), "logEvents": batch });
+                call(&*events, request(&account, "Logs_20140328.PutLogEvents", body.to_string())).await;
+                put_count.fetch_add(100, Ordering::Relaxed);
+                raw_bytes.fetch_add(raw as u64, Ordering::Relaxed);
+                b += 1;
+            }
+        }));
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    (put_count.load(Ordering::Relaxed), raw_bytes.load(Ordering::Relaxed) as f64, start.elapsed().as_secs_f64())
+}
+
 #[tokio::main]
 async fn main() {
     let n: usize = std::env::var("DELIVERY_BENCH_N").ok().and_then(|s| s.parse().ok()).unwrap_or(200);
@@ -181,41 +222,21 @@ async fn main() {
         lat.last().copied().unwrap_or_default()
     );
 
-    // Throughput: the ingest bench's 16 writers of 100 × 200-byte batches, one stream each.
+    // The same writes to a group without filters first: what marking chunks for the fan-out adds.
     let events = Arc::new(events);
-    let put_count = Arc::new(AtomicU64::new(0));
-    let raw_bytes = Arc::new(AtomicU64::new(0));
+    write_meter.reset();
+    let (_, plain_raw, _) = write_for(events.clone(), &account, "plain", secs).await;
+    let wru_plain = write_meter.write_units();
+
+    // Throughput: the ingest bench's 16 writers of 100 × 200-byte batches, one stream each.
     write_meter.reset();
     read_meter.reset();
     invocations.store(0, Ordering::Relaxed);
     busy_micros.store(0, Ordering::Relaxed);
     let start = Instant::now();
-    let stop = start + Duration::from_secs(secs);
-    let mut writers = Vec::new();
-    for w in 0..16u64 {
-        let (events, put_count, raw_bytes, account) =
-            (events.clone(), put_count.clone(), raw_bytes.clone(), account.clone());
-        writers.push(tokio::spawn(async move {
-            let mut b = 0u64;
-            while Instant::now() < stop {
-                let now = logbook_storage::now_millis();
-                let batch: Vec<Value> = (0..100u64)
-                    .map(|i| json!({ "timestamp": now + (i / 10) as i64, "message": format!("t {w} {b} {i} {}", access_line(w * 1_000_000 + b * 100 + i, 180)) }))
-                    .collect();
-                let raw: usize = batch.iter().map(|e| e["message"].as_str().unwrap().len()).sum();
-                let body = json!({ "logGroupName": "subscribed", "logStreamName": format!("w{w}"), "logEvents": batch });
-                call(&*events, request(&account, "Logs_20140328.PutLogEvents", body.to_string())).await;
-                put_count.fetch_add(100, Ordering::Relaxed);
-                raw_bytes.fetch_add(raw as u64, Ordering::Relaxed);
-                b += 1;
-            }
-        }));
-    }
-    for w in writers {
-        w.await.unwrap();
-    }
-    let ingest_secs = start.elapsed().as_secs_f64();
-    let total = put_count.load(Ordering::Relaxed);
+    let (total, raw, ingest_secs) = write_for(events.clone(), &account, "subscribed", secs).await;
+    let stop = Instant::now();
+    let wru_subscribed = write_meter.write_units();
     let count_throughput = || seen.lock().unwrap().keys().filter(|m| m.starts_with("t ")).count() as u64;
     let caught_up_at = {
         let deadline = Instant::now() + Duration::from_secs(300);
@@ -228,33 +249,17 @@ async fn main() {
     };
     let delivered = count_throughput();
     let lag = caught_up_at.saturating_duration_since(stop).as_secs_f64();
-    let wru_subscribed = write_meter.write_units();
     let rru = read_meter.read_units();
-    let raw = raw_bytes.load(Ordering::Relaxed) as f64;
     let inv = invocations.load(Ordering::Relaxed) as f64;
     let busy = busy_micros.load(Ordering::Relaxed) as f64 / 1e6;
     println!(
         "Throughput, 16 writers of 100 × ~200-byte batches for {secs} s: {total} events ingested ({:.0} events/s); \
-         {delivered} delivered; the last {:.1} s after the writers stopped ({:.0} events/s delivered over the whole run)\n",
+         {delivered} delivered, the last {:.1} s after the writers stopped ({:.0} events/s delivered over the whole run)\n",
         total as f64 / ingest_secs,
         lag,
         delivered as f64 / caught_up_at.duration_since(start).as_secs_f64()
     );
-
-    // The same writes to a group without filters: what marking chunks for the fan-out adds.
-    write_meter.reset();
-    let mut plain_raw = 0f64;
-    let t0 = logbook_storage::now_millis();
-    for b in 0..(total / 100).min(2_000) {
-        let w = b % 16;
-        let batch: Vec<Value> = (0..100u64)
-            .map(|i| json!({ "timestamp": t0 + (i / 10) as i64, "message": format!("t {w} {b} {i} {}", access_line(w * 1_000_000 + b * 100 + i, 180)) }))
-            .collect();
-        plain_raw += batch.iter().map(|e| e["message"].as_str().unwrap().len()).sum::<usize>() as f64;
-        let body = json!({ "logGroupName": "plain", "logStreamName": format!("w{w}"), "logEvents": batch });
-        call(&*events, request(&account, "Logs_20140328.PutLogEvents", body.to_string())).await;
-    }
-    let wru_plain_per_gb = write_meter.write_units() / plain_raw * GB;
+    let wru_plain_per_gb = wru_plain / plain_raw * GB;
     let wru_sub_per_gb = wru_subscribed / raw * GB;
     let rru_per_gb = rru / raw * GB;
     let inv_per_gb = inv / raw * GB;

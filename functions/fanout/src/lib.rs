@@ -88,52 +88,79 @@ impl Fanout {
         json!({ "batchItemFailures": failures })
     }
 
-    /// Delivers `records` in order; on a failure that may pass, returns the sequence number
-    /// of the first record not done (with everything after it).
+    /// Delivers `records`; on a failure that may pass, returns the sequence number of the first
+    /// record not done (the event source retries from it, with everything after it).
+    ///
+    /// Log streams go at once, each stream's chunks one unit after another, in stream order (a
+    /// stream's chunks share a partition key, so the table's stream keeps their order). A stream
+    /// that fails stops there; the others go on, and what they delivered after the failed record
+    /// is sent again with the retry (at least once).
     pub async fn deliver(&self, records: &[Record]) -> Option<String> {
-        let mut i = 0;
-        while i < records.len() {
-            let pk = records[i].chunk.as_ref().and_then(|c| get_s(c, "pk")).map(str::to_owned);
-            let mut j = i + 1;
-            while j < records.len()
-                && j - i < UNIT_RECORDS
-                && pk.is_some()
-                && records[j].chunk.as_ref().and_then(|c| get_s(c, "pk")) == pk.as_deref()
-            {
-                j += 1;
+        let mut queues: Vec<Vec<usize>> = Vec::new();
+        let mut by_stream: HashMap<&str, usize> = HashMap::new();
+        for (i, r) in records.iter().enumerate() {
+            let Some(pk) = r.chunk.as_ref().and_then(|c| get_s(c, "pk")) else { continue };
+            if self.scope.as_ref().is_some_and(|a| pk.split('#').next() != Some(a.as_str())) {
+                continue;
             }
-            let chunks: Vec<&Item> = records[i..j].iter().filter_map(|r| r.chunk.as_ref()).collect();
-            if let Err(e) = self.deliver_unit(&chunks).await {
-                tracing::warn!(detail = %e, sequence = %records[i].sequence, "delivery will be retried");
-                return Some(records[i].sequence.clone());
-            }
-            i = j;
+            let q = *by_stream.entry(pk).or_insert_with(|| {
+                queues.push(Vec::new());
+                queues.len() - 1
+            });
+            queues[q].push(i);
         }
-        None
+        // Each group's filters, read once for the batch.
+        let mut groups: Vec<(String, String, String)> = Vec::new();
+        for r in records {
+            if let Some(key) = r.chunk.as_ref().and_then(group_of)
+                && !groups.contains(&key)
+            {
+                groups.push(key);
+            }
+        }
+        let loaded = futures::future::join_all(groups.iter().map(|(account, region, gid)| async move {
+            self.store.subscription_filters(&Identity::of(account, region), gid).await.map_err(detail)
+        }))
+        .await;
+        let filters: HashMap<&(String, String, String), Result<Vec<SubscriptionFilter>, String>> =
+            groups.iter().zip(loaded).collect();
+        let failed = futures::future::join_all(queues.iter().map(|queue| {
+            let filters = &filters;
+            async move {
+                for unit in queue.chunks(UNIT_RECORDS) {
+                    let chunks: Vec<&Item> = unit.iter().filter_map(|i| records[*i].chunk.as_ref()).collect();
+                    let Some(group) = chunks.first().and_then(|c| group_of(c)) else { continue };
+                    let result = match filters.get(&group) {
+                        Some(Ok(f)) => self.deliver_unit(&chunks, f).await,
+                        Some(Err(e)) => Err(e.clone()),
+                        None => Ok(()),
+                    };
+                    if let Err(e) = result {
+                        tracing::warn!(detail = %e, sequence = %records[unit[0]].sequence, "delivery will be retried");
+                        return Some(unit[0]);
+                    }
+                }
+                None
+            }
+        }))
+        .await;
+        failed.into_iter().flatten().min().map(|i| records[i].sequence.clone())
     }
 
-    /// One log stream's consecutive chunks to every filter of its group.
-    async fn deliver_unit(&self, chunks: &[&Item]) -> Result<(), String> {
+    /// One log stream's chunks (in order) to every filter of its group.
+    async fn deliver_unit(&self, chunks: &[&Item], filters: &[SubscriptionFilter]) -> Result<(), String> {
         let Some(first) = chunks.first() else { return Ok(()) };
-        let pk = get_s(first, "pk").unwrap_or_default();
-        let mut parts = pk.splitn(3, '#');
-        let (Some(account), Some(region)) = (parts.next(), parts.next()) else { return Ok(()) };
-        if self.scope.as_deref().is_some_and(|s| s != account) {
-            return Ok(());
-        }
-        let (Some(gid), Some(group), Some(stream), Some(stream_id)) = (
-            get_s(first, attr::CHUNK_GROUP_ID),
-            get_s(first, attr::CHUNK_GROUP),
-            get_s(first, attr::CHUNK_STREAM),
-            get_s(first, attr::CHUNK_STREAM_ID),
-        ) else {
+        let Some((account, region, gid)) = group_of(first) else { return Ok(()) };
+        let (Some(group), Some(stream), Some(stream_id)) =
+            (get_s(first, attr::CHUNK_GROUP), get_s(first, attr::CHUNK_STREAM), get_s(first, attr::CHUNK_STREAM_ID))
+        else {
             return Ok(());
         };
-        let id = Identity::of(account, region);
-        let filters = self.store.subscription_filters(&id, gid).await.map_err(detail)?;
         if filters.is_empty() {
             return Ok(());
         }
+        let id = Identity::of(&account, &region);
+        let gid = gid.as_str();
         let mut events: Vec<(Pos, String)> = Vec::new();
         for c in chunks {
             events.extend(self.store.chunk_events((*c).clone()).await.map_err(detail)?);
@@ -141,7 +168,7 @@ impl Fanout {
         // Ingestion order, and time order within a call (its chunks may arrive in any order).
         events.sort_by(|(a, _), (b, _)| (a.ing, a.ts, &a.chunk, a.idx).cmp(&(b.ing, b.ts, &b.chunk, b.idx)));
         let oldest = chunks.iter().filter_map(|c| get_n(c, attr::INGESTION)).min().unwrap_or_else(now_millis);
-        for f in &filters {
+        for f in filters {
             match self.deliver_to(&id, gid, group, stream, stream_id, f, &events).await {
                 Sent::Done | Sent::Dropped => {}
                 Sent::Retry(fail) if now_millis() - oldest > RETRY_WINDOW_MS => {
@@ -261,6 +288,15 @@ impl Fanout {
             tracing::warn!(detail = %detail(e), "could not count dropped events");
         }
     }
+}
+
+/// The (account, region, group id) a chunk belongs to, from its key and its `gid`; `None` for a
+/// chunk not marked for the fan-out.
+fn group_of(chunk: &Item) -> Option<(String, String, String)> {
+    let pk = get_s(chunk, "pk")?;
+    let mut parts = pk.splitn(3, '#');
+    let (account, region) = (parts.next()?, parts.next()?);
+    Some((account.to_owned(), region.to_owned(), get_s(chunk, attr::CHUNK_GROUP_ID)?.to_owned()))
 }
 
 fn detail(e: ApiError) -> String {
