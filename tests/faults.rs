@@ -167,7 +167,12 @@ async fn the_worker_finishes_its_jobs_through_faults() {
     c.delete_log_group().log_group_name("gone").send().await.unwrap();
 
     let id = Identity { account_id: account.clone(), region: "us-east-1".into(), access_key_id: None, user_name: None };
-    let worker = Worker { store: store_at(&proxy, "maintenance"), settle: Duration::ZERO, scope: Some(id.clone()) };
+    let worker = Worker {
+        store: store_at(&proxy, "maintenance"),
+        settle: Duration::ZERO,
+        scope: Some(id.clone()),
+        publisher: None,
+    };
     let mut runs = 0;
     let mut failed = 0;
     loop {

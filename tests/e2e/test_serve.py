@@ -280,6 +280,50 @@ def test_subscriptions_deliver_to_a_lambda_function_and_kinesis(stack):
     assert delivered == [f"{'ERROR' if i % 2 else 'INFO'} batch {b} #{i}" for b in range(2) for i in range(6)]
 
 
+def test_metric_filters_publish_to_the_local_cloudwatch(stack):
+    """PutLogEvents → the table's stream → the fan-out → the worker's publisher → moto's
+    CloudWatch, read back with boto3's cloudwatch client and the AWS CLI within 60 seconds of
+    PutLogEvents' answer (once the functions are built)."""
+    account = "300000000003"
+    c = logs(key=account)
+    aws = dict(endpoint_url=f"http://127.0.0.1:{S3_PORT}", region_name="us-east-1",
+               aws_access_key_id="local", aws_secret_access_key="local")
+    cw = boto3.client("cloudwatch", **aws)
+    c.create_log_group(logGroupName="metered")
+    c.create_log_stream(logGroupName="metered", logStreamName="s")
+    c.put_metric_filter(logGroupName="metered", filterName="latency", filterPattern="{ $.latency > 0 }",
+                        metricTransformations=[{"metricName": "Latency", "metricNamespace": "E2E",
+                                                "metricValue": "$.latency", "unit": "Milliseconds"}])
+    minute = (int(time.time()) // 60 - 2) * 60
+    events = [{"timestamp": minute * 1000 + i, "message": json.dumps({"latency": v})}
+              for i, v in enumerate([5, 15, 10])]
+
+    def datapoints():
+        return cw.get_metric_statistics(Namespace="E2E", MetricName="Latency", StartTime=minute,
+                                        EndTime=minute + 60, Period=60, Unit="Milliseconds",
+                                        Statistics=["SampleCount", "Sum", "Minimum", "Maximum"])["Datapoints"]
+
+    # The first round may wait for watch to build the fan-out and the worker.
+    c.put_log_events(logGroupName="metered", logStreamName="s", logEvents=events[:1])
+    deadline = time.time() + 300
+    while not datapoints():
+        assert time.time() < deadline, "no datapoint reached CloudWatch"
+        time.sleep(1)
+    answered = time.time()
+    c.put_log_events(logGroupName="metered", logStreamName="s", logEvents=events[1:])
+    while datapoints()[0]["SampleCount"] < 3:
+        assert time.time() < answered + 60, f"not published within 60 s: {datapoints()}"
+        time.sleep(1)
+    [d] = datapoints()
+    assert (d["SampleCount"], d["Sum"], d["Minimum"], d["Maximum"]) == (3, 30, 5, 15)
+    r = subprocess.run(["aws", "cloudwatch", "get-metric-statistics", "--namespace", "E2E", "--metric-name",
+                        "Latency", "--statistics", "Sum", "--period", "60", "--start-time", str(minute),
+                        "--end-time", str(minute + 60), "--endpoint-url", f"http://127.0.0.1:{S3_PORT}"],
+                       capture_output=True, text=True, env=dict(os.environ, **CREDS))
+    assert r.returncode == 0, r.stderr
+    assert [p["Sum"] for p in json.loads(r.stdout)["Datapoints"]] == [30.0]
+
+
 def test_background_worker_applies_retention_and_reclaims(stack):
     """scripts/serve runs the worker on a timer, as the schedule does in AWS."""
     c = logs()

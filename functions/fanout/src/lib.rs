@@ -1,6 +1,7 @@
 //! The fan-out: everything that happens after ingest reads newly stored chunks here, through one
-//! path. Deployed, the table's DynamoDB stream feeds this function through an event source
-//! mapping (only chunk inserts of groups with subscribers pass its filter); locally,
+//! path: subscription delivery, and metric filters' contributions (stored here once per chunk,
+//! published by the maintenance worker: see `logbook_storage::metrics`). Deployed, the table's DynamoDB stream feeds this function through an event source
+//! mapping (only chunk inserts of groups with subscription or metric filters pass its filter); locally,
 //! `scripts/serve` reads DynamoDB Local's stream and invokes the same binary the same way.
 //!
 //! A batch is handled in stream order. Consecutive records of one log stream are delivered
@@ -20,16 +21,23 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine as _;
 use logbook_delivery::{Failure, Target, Targets, messages, partition_key};
 use logbook_filter::FilterPattern;
+use logbook_model::datapoints::Evaluator;
 use logbook_model::subscriptions::{DeliveredEvent, SubscriptionFilter, TargetArn, extracted_fields, policy_allows};
 use logbook_protocol::{ApiError, Identity};
 use logbook_storage::events::{Pos, event_id};
-use logbook_storage::keys::{Kind, attr};
+use logbook_storage::keys::{Key, Kind, attr};
 use logbook_storage::table::{get_n, get_s};
 use logbook_storage::{Item, Store, now_millis};
 use serde_json::{Value, json};
 
 /// How long AWS keeps retrying a delivery before dropping it.
 pub const RETRY_WINDOW_MS: i64 = 24 * 3_600_000;
+/// What a batch reads once per group: its subscription filters and its metric filters.
+struct GroupFilters {
+    subscriptions: Vec<SubscriptionFilter>,
+    metrics: Evaluator,
+}
+
 /// Records of one log stream delivered together at most (a unit is one set of messages).
 const UNIT_RECORDS: usize = 25;
 
@@ -119,10 +127,19 @@ impl Fanout {
             }
         }
         let loaded = futures::future::join_all(groups.iter().map(|(account, region, gid)| async move {
-            self.store.subscription_filters(&Identity::of(account, region), gid).await.map_err(detail)
+            let id = Identity::of(account, region);
+            let (subscriptions, metrics) = futures::future::join(
+                self.store.subscription_filters(&id, gid),
+                self.store.metric_filters_of(&id, gid),
+            )
+            .await;
+            Ok(GroupFilters {
+                subscriptions: subscriptions.map_err(detail)?,
+                metrics: Evaluator::new(gid, &metrics.map_err(detail)?),
+            })
         }))
         .await;
-        let filters: HashMap<&(String, String, String), Result<Vec<SubscriptionFilter>, String>> =
+        let filters: HashMap<&(String, String, String), Result<GroupFilters, String>> =
             groups.iter().zip(loaded).collect();
         let failed = futures::future::join_all(queues.iter().map(|queue| {
             let filters = &filters;
@@ -147,8 +164,9 @@ impl Fanout {
         failed.into_iter().flatten().min().map(|i| records[i].sequence.clone())
     }
 
-    /// One log stream's chunks (in order) to every filter of its group.
-    async fn deliver_unit(&self, chunks: &[&Item], filters: &[SubscriptionFilter]) -> Result<(), String> {
+    /// One log stream's chunks (in order): their metric filters' contributions stored (once per
+    /// chunk, whatever the retries), then their events to every subscription filter of the group.
+    async fn deliver_unit(&self, chunks: &[&Item], filters: &GroupFilters) -> Result<(), String> {
         let Some(first) = chunks.first() else { return Ok(()) };
         let Some((account, region, gid)) = group_of(first) else { return Ok(()) };
         let (Some(group), Some(stream), Some(stream_id)) =
@@ -156,15 +174,29 @@ impl Fanout {
         else {
             return Ok(());
         };
-        if filters.is_empty() {
+        if filters.subscriptions.is_empty() && filters.metrics.is_empty() {
             return Ok(());
         }
         let id = Identity::of(&account, &region);
         let gid = gid.as_str();
-        let mut events: Vec<(Pos, String)> = Vec::new();
+        let mut per_chunk: Vec<Vec<(Pos, String)>> = Vec::with_capacity(chunks.len());
         for c in chunks {
-            events.extend(self.store.chunk_events((*c).clone()).await.map_err(detail)?);
+            per_chunk.push(self.store.chunk_events((*c).clone()).await.map_err(detail)?);
         }
+        if !filters.metrics.is_empty() {
+            for (c, events) in chunks.iter().zip(&per_chunk) {
+                let delta = filters.metrics.delta(events.iter().map(|(p, m)| (p.ts, p.ing, m.as_str())));
+                let Some(key) = Key::of(c) else { continue };
+                if !delta.is_empty() {
+                    self.store.put_metric_delta(&key, &delta).await.map_err(detail)?;
+                }
+            }
+        }
+        let filters = &filters.subscriptions;
+        if filters.is_empty() {
+            return Ok(());
+        }
+        let mut events: Vec<(Pos, String)> = per_chunk.into_iter().flatten().collect();
         // Ingestion order, and time order within a call (its chunks may arrive in any order).
         events.sort_by(|(a, _), (b, _)| (a.ing, a.ts, &a.chunk, a.idx).cmp(&(b.ing, b.ts, &b.chunk, b.idx)));
         let oldest = chunks.iter().filter_map(|c| get_n(c, attr::INGESTION)).min().unwrap_or_else(now_millis);

@@ -2,6 +2,8 @@
 //! `scripts/serve`), takes every queued job in turn and advances it within its time budget. Jobs
 //! are idempotent and resumable (see `logbook_storage::work`), so runs may overlap or die.
 
+pub mod publish;
+
 use std::time::{Duration, Instant};
 
 use logbook_protocol::{ApiError, Identity};
@@ -18,6 +20,8 @@ pub struct Worker {
     pub settle: Duration,
     /// Only this account's and region's jobs (tests share one table); all when none.
     pub scope: Option<Identity>,
+    /// Metric filters' datapoints to CloudWatch, after the jobs.
+    pub publisher: Option<publish::Publisher>,
 }
 
 /// What one run did, for the logs and the caller.
@@ -34,6 +38,8 @@ pub struct Report {
     pub failed: usize,
     /// Item writes spent (TTL updates and deletes).
     pub writes: usize,
+    /// Metric datapoints published.
+    pub metrics: publish::Published,
 }
 
 impl Worker {
@@ -43,7 +49,12 @@ impl Worker {
             .ok()
             .and_then(|s| s.parse().ok())
             .map_or(SETTLE, Duration::from_secs);
-        Worker { store: Store::from_env().await, settle, scope: None }
+        Worker {
+            store: Store::from_env().await,
+            settle,
+            scope: None,
+            publisher: Some(publish::Publisher::from_env().await),
+        }
     }
 
     /// Advances every queued job until the deadline or `max_writes` item writes are spent.
@@ -77,6 +88,16 @@ impl Worker {
                 Outcome::Waiting => report.waiting += 1,
                 Outcome::Paused => report.paused += 1,
                 Outcome::Superseded => report.superseded += 1,
+            }
+        }
+        if let Some(p) = &self.publisher {
+            // Its own failure is logged and retried next run, as a job's is.
+            match p.run(deadline).await {
+                Ok(published) => report.metrics = published,
+                Err(e) => {
+                    tracing::warn!(code = %e.code, detail = e.detail().unwrap_or_default(), "metric publication failed; retried next run");
+                    report.failed += 1;
+                }
             }
         }
         Ok(report)

@@ -9,6 +9,8 @@
 //! and network faults can; a missing target or a refused permission cannot, and AWS drops such
 //! deliveries at once.
 
+pub mod cloudwatch;
+
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};

@@ -145,6 +145,43 @@ fn selector(p: &mut Parser) -> Result<Vec<Seg>, PatternError> {
     Ok(segs)
 }
 
+/// A reference such as `$.latency` in its canonical spelling (the key [`JsonPattern::extract`]
+/// reports it under), or `None` when it is no selector.
+pub(crate) fn canonical_reference(reference: &str) -> Option<String> {
+    let chars: Vec<char> = reference.trim().chars().collect();
+    let mut p = Parser::new(&chars);
+    let segs = selector(&mut p).ok()?;
+    p.at_end().then(|| canonical(&segs))
+}
+
+/// The text of the string, number or boolean that `reference` selects in the JSON `message`,
+/// for a selector the pattern itself does not use (a metric value or dimension may name any
+/// field). A wildcard selects the first such value, as in [`JsonPattern::extract`].
+pub(crate) fn lookup(message: &str, reference: &str) -> Option<String> {
+    let chars: Vec<char> = reference.trim().chars().collect();
+    let mut p = Parser::new(&chars);
+    let segs = selector(&mut p).ok().filter(|_| p.at_end())?;
+    let root: serde_json::Value = serde_json::from_str(message).ok()?;
+    fn walk(v: &serde_json::Value, segs: &[Seg]) -> Option<String> {
+        let Some((seg, rest)) = segs.split_first() else {
+            return match v {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                serde_json::Value::Bool(b) => Some(b.to_string()),
+                _ => None,
+            };
+        };
+        match (seg, v) {
+            (Seg::Key(k), serde_json::Value::Object(m)) => walk(m.get(&**k)?, rest),
+            (Seg::Index(i), serde_json::Value::Array(a)) => walk(a.get(*i)?, rest),
+            (Seg::Wild, serde_json::Value::Object(m)) => m.values().find_map(|c| walk(c, rest)),
+            (Seg::Wild, serde_json::Value::Array(a)) => a.iter().find_map(|c| walk(c, rest)),
+            _ => None,
+        }
+    }
+    walk(&root, &segs)
+}
+
 #[derive(Clone, Debug)]
 enum Test {
     Cmp(Cmp),

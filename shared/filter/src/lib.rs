@@ -101,6 +101,12 @@ impl FilterPattern {
         }
     }
 
+    /// `None` when `message` does not match; otherwise its fields, for a metric filter's value
+    /// and dimensions to name (see [`Fields::get`]).
+    pub fn fields<'m>(&self, message: &'m str) -> Option<Fields<'m>> {
+        Some(Fields { extracted: self.extract(message)?, message, json: self.is_json() })
+    }
+
     /// `None` when `message` does not match; otherwise the values `TestMetricFilter` reports:
     ///
     /// - space-delimited: every field of the message, as `$name` for named fields and `$N`
@@ -151,5 +157,37 @@ impl std::str::FromStr for FilterPattern {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         FilterPattern::parse(s)
+    }
+}
+
+/// The fields of an event a pattern matched.
+#[derive(Debug)]
+pub struct Fields<'m> {
+    extracted: BTreeMap<String, String>,
+    message: &'m str,
+    json: bool,
+}
+
+impl Fields<'_> {
+    /// The text `reference` names, `None` when the event has no such field:
+    /// - `$name`, `$N`: a space-delimited pattern's named field, or the field at that 1-based
+    ///   position (quotes and brackets stripped);
+    /// - `$.path` (any spelling of a selector): for a JSON pattern, the value the pattern read
+    ///   there, or else the event's value at that path, which the pattern need not mention;
+    ///   strings, numbers and booleans only.
+    pub fn get(&self, reference: &str) -> Option<std::borrow::Cow<'_, str>> {
+        use std::borrow::Cow;
+        let r = reference.trim();
+        if let Some(v) = self.extracted.get(r) {
+            return Some(Cow::Borrowed(v));
+        }
+        if !self.json {
+            return None;
+        }
+        let canonical = json::canonical_reference(r)?;
+        if let Some(v) = self.extracted.get(&canonical) {
+            return Some(Cow::Borrowed(v));
+        }
+        json::lookup(self.message, r).map(Cow::Owned)
     }
 }

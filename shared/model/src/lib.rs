@@ -3,6 +3,7 @@
 
 pub mod arn;
 pub mod cloudtrail;
+pub mod datapoints;
 pub mod events;
 pub mod logs;
 pub mod metric;

@@ -110,7 +110,12 @@ impl Store {
 
     /// Every filter of a group (at most 100), in name order.
     pub async fn group_metric_filters(&self, id: &Identity, group: &LogGroup) -> Result<Vec<MetricFilter>, ApiError> {
-        let items = self.db().all(Query::new(keys::filters(id, &group.id)), usize::MAX).await?;
+        self.metric_filters_of(id, &group.id).await
+    }
+
+    /// Every filter of the group with this id (the fan-out knows chunks' groups by id).
+    pub async fn metric_filters_of(&self, id: &Identity, group_id: &str) -> Result<Vec<MetricFilter>, ApiError> {
+        let items = self.db().all(Query::new(keys::filters(id, group_id)), usize::MAX).await?;
         items.into_iter().map(from_item).collect()
     }
 

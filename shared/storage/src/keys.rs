@@ -62,7 +62,7 @@ pub mod attr {
     pub const TAGS: &str = "tags";
     pub const METRIC_FILTER_COUNT: &str = "metricFilterCount";
     pub const SUBSCRIPTION_FILTER_COUNT: &str = "subscriptionFilterCount";
-    /// Event chunks of a group something reads after ingest (a subscription filter): `fan` = 1,
+    /// Event chunks of a group something reads after ingest (a subscription or metric filter): `fan` = 1,
     /// and the names delivery needs, so the fan-out reads nothing to address a message. The
     /// table's stream feeds only such chunks to the fan-out function (its filter criteria).
     pub const FAN: &str = "fan";
@@ -103,6 +103,9 @@ pub enum Kind {
     Trail,
     Subscription,
     Destination,
+    MetricDelta,
+    MetricPublisher,
+    MetricPublished,
 }
 
 impl Kind {
@@ -119,6 +122,9 @@ impl Kind {
             Kind::Trail => "trail",
             Kind::Subscription => "subscription",
             Kind::Destination => "destination",
+            Kind::MetricDelta => "metricDelta",
+            Kind::MetricPublisher => "metricPublisher",
+            Kind::MetricPublished => "metricPublished",
         }
     }
 
@@ -401,6 +407,37 @@ pub fn work(id: &Identity, kind: &str, resource_id: &str) -> Key {
 /// The sort-key prefix of one account's and region's jobs.
 pub fn work_prefix(id: &Identity) -> String {
     format!("{}#", scope(id))
+}
+
+/// Metric filters' contributions waiting to be published: the pending index's one partition
+/// (`gsi1`), across accounts, so the publisher finds them all with one query, as the worker
+/// finds jobs. An item enters it when stored and leaves it when published; at most one write
+/// per chunk of a group with metric filters, far below one partition's 1,000 writes/s.
+pub const METRICS_PENDING: &str = "metrics#pending";
+
+/// A 32-hex-digit SHA-256 of `text`: fixed-size keys for things of any length.
+fn digest(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The contributions of one chunk (`part`: the n-th item when they fill more than one), keyed by
+/// the chunk's own key: handling a chunk again, before or after they were published, finds them
+/// stored. Their sort key in the pending index is the same digest and part.
+pub fn metric_delta(chunk: &Key, part: usize) -> (Key, String) {
+    let d = digest(&format!("{}\n{}", chunk.pk, chunk.sk));
+    (Key { pk: format!("metrics#chunk#{d}"), sk: format!("{part:03}") }, format!("{d}#{part:03}"))
+}
+
+/// The one publisher's lease and its publication in flight.
+pub fn metrics_publisher() -> Key {
+    Key { pk: "metrics#publisher".to_owned(), sk: "lease".to_owned() }
+}
+
+/// How much of one datapoint (`bucket`: its canonical text) CloudWatch has been confirmed to
+/// hold: the publisher's check after a crash. One partition per datapoint.
+pub fn metric_published(bucket: &str) -> Key {
+    Key { pk: format!("metrics#published#{}", digest(bucket)), sk: "count".to_owned() }
 }
 
 /// Audit partitions are split by day (the time range of a lookup selects days) and by shard (so one

@@ -7,6 +7,7 @@ pub mod events;
 pub mod filters;
 pub mod groups;
 pub mod keys;
+pub mod metrics;
 pub mod streams;
 pub mod subscriptions;
 pub mod table;

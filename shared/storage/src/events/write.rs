@@ -142,10 +142,10 @@ impl Store {
         if let Some(e) = expires {
             item.insert(EXPIRES_AT.into(), n(e));
         }
-        // The group has subscribers (as read with the stream, consistently): the chunk goes to
-        // the fan-out, addressed. A filter put while this call runs may miss it; AWS too only
-        // promises events ingested after the filter exists.
-        if group.subscription_filter_count > 0 {
+        // The group has subscribers or metric filters (as read with the stream, consistently):
+        // the chunk goes to the fan-out, addressed. A filter put while this call runs may miss
+        // it; AWS too only promises events ingested after the filter exists.
+        if group.subscription_filter_count > 0 || group.metric_filter_count > 0 {
             item.insert(attr::FAN.into(), n(1));
             item.insert(attr::CHUNK_GROUP_ID.into(), s(&group.id));
             item.insert(attr::CHUNK_GROUP.into(), s(&group.name));

@@ -1,0 +1,277 @@
+//! What metric filters publish, on its way to CloudWatch, counted exactly once.
+//!
+//! 1. The fan-out stores each chunk's contributions (a [`Delta`]) under a key made from the
+//!    chunk's key, written only if absent, and listed in the pending index (`gsi1`). Handling a
+//!    chunk again (a retried batch, a crash), before or after they were published, finds them
+//!    stored and adds nothing.
+//! 2. One publisher at a time (a lease) takes up to [`ROUND_DELTAS`] pending deltas, records them
+//!    as its publication in flight, sums them into datapoints and sends them in PutMetricData
+//!    calls. After each call lands, one transaction adds the call's SampleCounts to each
+//!    datapoint's `published` count and moves the flight's `sent` mark past the call. Then the
+//!    deltas leave the pending index (kept, emptied, for 25 hours: longer than the fan-out
+//!    retries a chunk) and the flight is cleared.
+//! 3. A publisher that dies between a call and its transaction leaves the flight behind. The next
+//!    one recomputes the same calls from the same deltas and asks CloudWatch for the first
+//!    unconfirmed call's first datapoint: if CloudWatch holds more samples than `published`
+//!    says, the call landed (a call lands whole or not at all) and only the transaction is
+//!    redone; otherwise the call is sent again. This relies on Logbook being the only writer of
+//!    its metric filters' datapoints, which is what a metric filter's metric is.
+
+use logbook_model::datapoints::{Bucket, Delta, Stat};
+use logbook_protocol::ApiError;
+use serde::{Deserialize, Serialize};
+
+use crate::Store;
+use crate::keys::{self, GSI1, GSI1_PK, GSI1_SK, Key, Kind, METRICS_PENDING};
+use crate::table::{Expr, Query, Txn, Write, get_n, get_s, n, s};
+
+/// Deltas per publication: the flight item lists their keys.
+pub const ROUND_DELTAS: usize = 100;
+/// Datapoints per PutMetricData call: with the flight item, one transaction of at most 100.
+pub const CALL_DATAPOINTS: usize = 99;
+/// A delta item's JSON at most (DynamoDB's item limit is 400 KB).
+const DELTA_BYTES: usize = 300_000;
+/// Published counts are kept past CloudWatch's 14-day window for new datapoints.
+const PUBLISHED_TTL_S: i64 = 15 * 86_400;
+/// Published deltas are kept (emptied) past the fan-out's 24 hours of retries.
+const DONE_TTL_S: i64 = 25 * 3_600;
+
+const DELTA: &str = "delta";
+const OWNER: &str = "owner";
+const UNTIL: &str = "until";
+const FLIGHT: &str = "flight";
+const SENT: &str = "sent";
+const FINISHING: &str = "finishing";
+const PUBLISHED: &str = "published";
+
+/// A publication in flight: which deltas, since when, how many calls are confirmed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Flight {
+    pub id: String,
+    /// When it started (ms).
+    pub at: i64,
+    /// The deltas' keys (partition, sort), in order.
+    pub deltas: Vec<(String, String)>,
+    /// Calls confirmed (landed and counted, or refused and skipped).
+    #[serde(skip)]
+    pub sent: usize,
+    /// Every call is confirmed and the deltas are leaving the pending index.
+    #[serde(skip)]
+    pub finishing: bool,
+}
+
+/// The publisher's lease as read after taking it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lease {
+    pub flight: Option<Flight>,
+}
+
+impl Store {
+    /// Stores a chunk's contributions once (a second call for the same chunk adds nothing).
+    /// Returns the item writes spent.
+    pub async fn put_metric_delta(&self, chunk: &Key, delta: &Delta) -> Result<usize, ApiError> {
+        let mut parts: Vec<Delta> = Vec::new();
+        let mut current = Delta::default();
+        let mut size = 0;
+        // Deltas are small (a datapoint per filter, minute and dimension value); a chunk with
+        // very many distinct dimension values fills several items.
+        for (b, st) in &delta.stats {
+            let len = serde_json::to_string(&(b, st)).map_err(crate::table::internal)?.len();
+            if size + len > DELTA_BYTES && !current.is_empty() {
+                parts.push(std::mem::take(&mut current));
+                size = 0;
+            }
+            size += len;
+            current.stats.push((b.clone(), *st));
+        }
+        for seen in &delta.seen {
+            let len = serde_json::to_string(seen).map_err(crate::table::internal)?.len();
+            if size + len > DELTA_BYTES && !current.is_empty() {
+                parts.push(std::mem::take(&mut current));
+                size = 0;
+            }
+            size += len;
+            current.seen.push(seen.clone());
+        }
+        if !current.is_empty() {
+            parts.push(current);
+        }
+        let writes = futures::future::join_all(parts.iter().enumerate().map(|(i, part)| async move {
+            let (key, pending) = keys::metric_delta(chunk, i);
+            let mut item = key.item();
+            item.extend([Kind::MetricDelta.attribute()]);
+            item.insert(GSI1_PK.into(), s(METRICS_PENDING));
+            item.insert(GSI1_SK.into(), s(pending));
+            item.insert(DELTA.into(), s(serde_json::to_string(part).map_err(crate::table::internal)?));
+            // Done already (a chunk handled twice) is as good as done now.
+            match self.db().put(item, Some(Expr::absent())).await? {
+                Write::Done | Write::ConditionFailed => Ok::<_, ApiError>(()),
+            }
+        }))
+        .await;
+        for w in writes {
+            w?;
+        }
+        Ok(parts.len())
+    }
+
+    /// Pending deltas (the keys), at most `limit`. The index is eventually consistent: one
+    /// published a moment ago may still be listed ([`Store::metric_deltas`] leaves it out).
+    pub async fn pending_metric_deltas(&self, limit: usize) -> Result<Vec<(String, String)>, ApiError> {
+        let page = self.db().page(&Query::new(METRICS_PENDING).index(GSI1).limit(limit)).await?;
+        Ok(page
+            .items
+            .iter()
+            .filter_map(|i| Some((get_s(i, keys::PK)?.to_owned(), get_s(i, keys::SK)?.to_owned())))
+            .collect())
+    }
+
+    /// The deltas of a flight still unpublished, read consistently, in the flight's order.
+    pub async fn metric_deltas(&self, keys: &[(String, String)]) -> Result<Vec<Delta>, ApiError> {
+        let wanted: Vec<Key> = keys.iter().map(|(pk, sk)| Key { pk: pk.clone(), sk: sk.clone() }).collect();
+        let mut found: Vec<(Key, Delta)> = Vec::new();
+        for item in self.db().batch_get(&wanted, true).await? {
+            let (Some(key), Some(text)) = (Key::of(&item), get_s(&item, DELTA)) else { continue };
+            found.push((key, serde_json::from_str(text).map_err(crate::table::internal)?));
+        }
+        found.sort_by_key(|(k, _)| wanted.iter().position(|w| w == k));
+        Ok(found.into_iter().map(|(_, d)| d).collect())
+    }
+
+    /// Takes the publisher's lease until `until` (ms) if it is free, expired or already ours;
+    /// `None` when another publisher holds it.
+    pub async fn take_publisher_lease(&self, owner: &str, now: i64, until: i64) -> Result<Option<Lease>, ApiError> {
+        let key = keys::metrics_publisher();
+        let expr = Expr::update("SET #o = :o, #u = :u, #t = :t")
+            .and_when("attribute_not_exists(#o) OR #u < :now OR #o = :o")
+            .name("#o", OWNER)
+            .name("#u", UNTIL)
+            .name("#t", crate::keys::attr::TYPE)
+            .value(":o", s(owner))
+            .value(":u", n(until))
+            .value(":now", n(now))
+            .value(":t", s(Kind::MetricPublisher.as_str()));
+        if self.db().update(&key, expr).await? == Write::ConditionFailed {
+            return Ok(None);
+        }
+        let item = self.db().get_item(&key).await?.unwrap_or_default();
+        let flight = match get_s(&item, FLIGHT) {
+            Some(text) => {
+                let mut f: Flight = serde_json::from_str(text).map_err(crate::table::internal)?;
+                f.sent = get_n(&item, SENT).unwrap_or_default().max(0) as usize;
+                f.finishing = get_n(&item, FINISHING) == Some(1);
+                Some(f)
+            }
+            None => None,
+        };
+        Ok(Some(Lease { flight }))
+    }
+
+    /// Gives the lease back (a later publisher need not wait for it to expire).
+    pub async fn release_publisher_lease(&self, owner: &str) -> Result<(), ApiError> {
+        let expr = Expr::update("SET #u = :zero").and_when("#o = :o").name("#u", UNTIL).name("#o", OWNER);
+        let expr = expr.value(":zero", n(0)).value(":o", s(owner));
+        self.db().update(&keys::metrics_publisher(), expr).await.map(|_| ())
+    }
+
+    /// Records a new flight under the lease; false if the lease was lost or a flight is there.
+    pub async fn start_flight(&self, owner: &str, flight: &Flight) -> Result<bool, ApiError> {
+        let text = serde_json::to_string(flight).map_err(crate::table::internal)?;
+        let expr = Expr::update("SET #f = :f, #s = :zero")
+            .and_when("#o = :o AND attribute_not_exists(#f)")
+            .name("#f", FLIGHT)
+            .name("#s", SENT)
+            .name("#o", OWNER)
+            .value(":f", s(text))
+            .value(":zero", n(0))
+            .value(":o", s(owner));
+        Ok(self.db().update(&keys::metrics_publisher(), expr).await? == Write::Done)
+    }
+
+    /// Confirms call number `call` of the flight: adds its SampleCounts to each datapoint's
+    /// published count (none for a call CloudWatch refused) and moves `sent` past it, in one
+    /// transaction. False if the lease was lost or the call was confirmed already.
+    pub async fn confirm_call(
+        &self,
+        owner: &str,
+        flight: &Flight,
+        call: usize,
+        landed: &[(Bucket, Stat)],
+    ) -> Result<bool, ApiError> {
+        let t = self.db();
+        let expires = crate::now_millis() / 1000 + PUBLISHED_TTL_S;
+        let mut items = Vec::with_capacity(landed.len() + 1);
+        for (b, st) in landed {
+            let expr = Expr::update("ADD #p :n SET #t = :t, #e = :e")
+                .name("#p", PUBLISHED)
+                .name("#t", crate::keys::attr::TYPE)
+                .name("#e", keys::EXPIRES_AT)
+                .value(":n", n(st.n.round() as i64))
+                .value(":t", s(Kind::MetricPublished.as_str()))
+                .value(":e", n(expires));
+            items.push(t.txn_update(&keys::metric_published(&bucket_text(b)), expr)?);
+        }
+        let expr = Expr::update("SET #s = :next")
+            .and_when("#o = :o AND #s = :call AND contains(#f, :id)")
+            .name("#s", SENT)
+            .name("#o", OWNER)
+            .name("#f", FLIGHT)
+            .value(":next", n(call as i64 + 1))
+            .value(":call", n(call as i64))
+            .value(":o", s(owner))
+            .value(":id", s(&flight.id));
+        items.push(t.txn_update(&keys::metrics_publisher(), expr)?);
+        Ok(matches!(t.transact(items).await?, Txn::Committed))
+    }
+
+    /// How many samples of a datapoint CloudWatch is confirmed to hold.
+    pub async fn published_count(&self, b: &Bucket) -> Result<i64, ApiError> {
+        let item = self.db().get_item(&keys::metric_published(&bucket_text(b))).await?;
+        Ok(item.as_ref().and_then(|i| get_n(i, PUBLISHED)).unwrap_or_default())
+    }
+
+    /// Ends a flight whose calls are all confirmed: marked finishing (so a publisher that finds
+    /// it after a crash does not recompute calls from the deltas left), its deltas taken out of
+    /// the pending index and emptied, then the flight cleared.
+    pub async fn finish_flight(&self, owner: &str, flight: &Flight) -> Result<(), ApiError> {
+        let mark = Expr::update("SET #x = :one")
+            .and_when("#o = :o AND contains(#f, :id)")
+            .name("#x", FINISHING)
+            .name("#o", OWNER)
+            .name("#f", FLIGHT)
+            .value(":one", n(1))
+            .value(":o", s(owner))
+            .value(":id", s(&flight.id));
+        if self.db().update(&keys::metrics_publisher(), mark).await? == Write::ConditionFailed {
+            return Err(ApiError::internal("the metric publisher's lease was lost"));
+        }
+        let expires = crate::now_millis() / 1000 + DONE_TTL_S;
+        let done = futures::future::join_all(flight.deltas.iter().map(|(pk, sk)| async move {
+            let expr = Expr::update("REMOVE #d, #gp, #gs SET #e = :e")
+                .name("#d", DELTA)
+                .name("#gp", GSI1_PK)
+                .name("#gs", GSI1_SK)
+                .name("#e", keys::EXPIRES_AT)
+                .value(":e", n(expires));
+            self.db().update(&Key { pk: pk.clone(), sk: sk.clone() }, expr).await
+        }))
+        .await;
+        for d in done {
+            let _: Write = d?;
+        }
+        let expr = Expr::update("REMOVE #f, #s, #x")
+            .and_when("#o = :o AND contains(#f, :id)")
+            .name("#f", FLIGHT)
+            .name("#s", SENT)
+            .name("#x", FINISHING)
+            .name("#o", OWNER)
+            .value(":o", s(owner))
+            .value(":id", s(&flight.id));
+        self.db().update(&keys::metrics_publisher(), expr).await.map(|_| ())
+    }
+}
+
+/// A datapoint's identity as text (the key of its published count).
+pub fn bucket_text(b: &Bucket) -> String {
+    serde_json::to_string(b).unwrap_or_default()
+}
