@@ -1,6 +1,6 @@
 //! The fan-out: everything that happens after ingest reads newly stored chunks here, through one
-//! path: subscription delivery, and metric filters' contributions (stored here once per chunk,
-//! published by the maintenance worker: see `logbook_storage::metrics`). Deployed, the table's DynamoDB stream feeds this function through an event source
+//! path: subscription delivery, and metric filters' contributions (stored here, each chunk
+//! counted once, published by the maintenance worker: see `logbook_storage::metrics`). Deployed, the table's DynamoDB stream feeds this function through an event source
 //! mapping (only chunk inserts of groups with subscription or metric filters pass its filter); locally,
 //! `scripts/serve` reads DynamoDB Local's stream and invokes the same binary the same way.
 //!
@@ -25,7 +25,7 @@ use logbook_model::datapoints::Evaluator;
 use logbook_model::subscriptions::{DeliveredEvent, SubscriptionFilter, TargetArn, extracted_fields, policy_allows};
 use logbook_protocol::{ApiError, Identity};
 use logbook_storage::events::{Pos, event_id};
-use logbook_storage::keys::{Key, Kind, attr};
+use logbook_storage::keys::{Kind, attr, sequence40};
 use logbook_storage::table::{get_n, get_s};
 use logbook_storage::{Item, Store, now_millis};
 use serde_json::{Value, json};
@@ -144,6 +144,15 @@ impl Fanout {
         let failed = futures::future::join_all(queues.iter().map(|queue| {
             let filters = &filters;
             async move {
+                // Metric filters first, for the stream's whole share of the batch: one write.
+                let group = queue.first().and_then(|i| records[*i].chunk.as_ref()).and_then(group_of);
+                if let Some(Some(Ok(f))) = group.as_ref().map(|g| filters.get(g))
+                    && !f.metrics.is_empty()
+                    && let Err(e) = self.count_metrics(records, queue, &f.metrics).await
+                {
+                    tracing::warn!(detail = %e, sequence = %records[queue[0]].sequence, "metric filters will be retried");
+                    return Some(queue[0]);
+                }
                 for unit in queue.chunks(UNIT_RECORDS) {
                     let chunks: Vec<&Item> = unit.iter().filter_map(|i| records[*i].chunk.as_ref()).collect();
                     let Some(group) = chunks.first().and_then(|c| group_of(c)) else { continue };
@@ -164,8 +173,38 @@ impl Fanout {
         failed.into_iter().flatten().min().map(|i| records[i].sequence.clone())
     }
 
-    /// One log stream's chunks (in order): their metric filters' contributions stored (once per
-    /// chunk, whatever the retries), then their events to every subscription filter of the group.
+    /// A log stream's new chunks of this batch counted by the group's metric filters, once
+    /// whatever the retries: chunks at or before the stream's checkpoint (the table-stream
+    /// sequence number counted last) are skipped, and the contributions are stored in one
+    /// transaction with the moved checkpoint (see `logbook_storage::metrics`).
+    async fn count_metrics(&self, records: &[Record], queue: &[usize], metrics: &Evaluator) -> Result<(), String> {
+        let Some(pk) = queue.first().and_then(|i| records[*i].chunk.as_ref()).and_then(|c| get_s(c, "pk")) else {
+            return Ok(());
+        };
+        let read = self.store.metric_checkpoint(pk).await.map_err(detail)?;
+        let new: Vec<&Record> = queue
+            .iter()
+            .map(|i| &records[*i])
+            .filter(|r| r.chunk.is_some() && read.as_ref().is_none_or(|c| sequence40(&r.sequence) > *c))
+            .collect();
+        let Some(last) = new.last().map(|r| sequence40(&r.sequence)) else { return Ok(()) };
+        let mut events: Vec<(Pos, String)> = Vec::new();
+        for r in &new {
+            if let Some(c) = &r.chunk {
+                events.extend(self.store.chunk_events(c.clone()).await.map_err(detail)?);
+            }
+        }
+        let delta = metrics.delta(events.iter().map(|(p, m)| (p.ts, p.ing, m.as_str())));
+        if delta.is_empty() {
+            return Ok(());
+        }
+        match self.store.record_metric_delta(pk, read.as_deref(), &last, &delta).await.map_err(detail)? {
+            Some(_) => Ok(()),
+            None => Err("another fan-out moved the log stream's metric checkpoint".to_owned()),
+        }
+    }
+
+    /// One log stream's chunks (in order) to every subscription filter of its group.
     async fn deliver_unit(&self, chunks: &[&Item], filters: &GroupFilters) -> Result<(), String> {
         let Some(first) = chunks.first() else { return Ok(()) };
         let Some((account, region, gid)) = group_of(first) else { return Ok(()) };
@@ -174,29 +213,19 @@ impl Fanout {
         else {
             return Ok(());
         };
-        if filters.subscriptions.is_empty() && filters.metrics.is_empty() {
+        if filters.subscriptions.is_empty() {
             return Ok(());
         }
         let id = Identity::of(&account, &region);
         let gid = gid.as_str();
-        let mut per_chunk: Vec<Vec<(Pos, String)>> = Vec::with_capacity(chunks.len());
-        for c in chunks {
-            per_chunk.push(self.store.chunk_events((*c).clone()).await.map_err(detail)?);
-        }
-        if !filters.metrics.is_empty() {
-            for (c, events) in chunks.iter().zip(&per_chunk) {
-                let delta = filters.metrics.delta(events.iter().map(|(p, m)| (p.ts, p.ing, m.as_str())));
-                let Some(key) = Key::of(c) else { continue };
-                if !delta.is_empty() {
-                    self.store.put_metric_delta(&key, &delta).await.map_err(detail)?;
-                }
-            }
-        }
         let filters = &filters.subscriptions;
         if filters.is_empty() {
             return Ok(());
         }
-        let mut events: Vec<(Pos, String)> = per_chunk.into_iter().flatten().collect();
+        let mut events: Vec<(Pos, String)> = Vec::new();
+        for c in chunks {
+            events.extend(self.store.chunk_events((*c).clone()).await.map_err(detail)?);
+        }
         // Ingestion order, and time order within a call (its chunks may arrive in any order).
         events.sort_by(|(a, _), (b, _)| (a.ing, a.ts, &a.chunk, a.idx).cmp(&(b.ing, b.ts, &b.chunk, b.idx)));
         let oldest = chunks.iter().filter_map(|c| get_n(c, attr::INGESTION)).min().unwrap_or_else(now_millis);

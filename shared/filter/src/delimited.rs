@@ -211,21 +211,27 @@ impl Delimited {
         Some(starts)
     }
 
-    pub(crate) fn extract(&self, message: &str) -> Option<BTreeMap<String, String>> {
+    /// The message's fields placed against the pattern (`None` if it does not match), without
+    /// copying any: a metric filter reads one or two of them per event.
+    pub(crate) fn place_fields<'p, 'm>(&'p self, message: &'m str) -> Option<Placed<'p, 'm>> {
         let toks: Vec<&str> = Tokens::new(message).collect();
         let starts = self.place(&toks)?;
-        let mut named = vec![None; toks.len()];
+        let mut names = vec![None; toks.len()];
         for (seg, start) in self.segments.iter().zip(starts) {
             for (k, f) in self.fields[seg.clone()].iter().enumerate() {
-                named[start + k] = Some(match f {
-                    Field::Slot { name: Some(name), .. } => Some(&**name),
-                    _ => None,
-                });
+                if let Field::Slot { name: Some(name), .. } = f {
+                    names[start + k] = Some(&**name);
+                }
             }
         }
+        Some(Placed { toks, names })
+    }
+
+    pub(crate) fn extract(&self, message: &str) -> Option<BTreeMap<String, String>> {
+        let placed = self.place_fields(message)?;
         let mut out = BTreeMap::new();
-        for (i, (tok, name)) in toks.iter().zip(named).enumerate() {
-            let key = match name.flatten() {
+        for (i, (tok, name)) in placed.toks.iter().zip(&placed.names).enumerate() {
+            let key = match name {
                 Some(name) => format!("${name}"),
                 // Unnamed fields and the ones an ellipsis absorbed: by 1-based position.
                 None => format!("${}", i + 1),
@@ -356,5 +362,31 @@ mod tests {
         assert_eq!(t("\"x\"y"), ["x", "y"]);
         assert_eq!(t("a\"b c\""), ["a\"b", "c\""]);
         assert_eq!(t("\"\\"), ["\"\\"]);
+    }
+}
+
+/// A matching message's fields: each token, and the pattern's name for it (if any).
+#[derive(Debug)]
+pub(crate) struct Placed<'p, 'm> {
+    toks: Vec<&'m str>,
+    names: Vec<Option<&'p str>>,
+}
+
+impl<'m> Placed<'_, 'm> {
+    /// `$name` (the last field of that name, as `extract` keeps it) or `$N` (an unnamed field
+    /// or one an ellipsis absorbed, 1-based), as [`Delimited::extract`] reports them.
+    pub(crate) fn get(&self, reference: &str) -> Option<&'m str> {
+        let key = reference.trim().strip_prefix('$')?;
+        if key.starts_with(|c: char| c.is_ascii_digit()) {
+            let n: usize = key.parse().ok()?;
+            if n == 0 || key.starts_with('0') {
+                return None;
+            }
+            return match self.names.get(n - 1)? {
+                None => Some(self.toks[n - 1]),
+                Some(_) => None,
+            };
+        }
+        self.names.iter().rposition(|x| *x == Some(key)).map(|i| self.toks[i])
     }
 }

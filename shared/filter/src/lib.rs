@@ -103,8 +103,12 @@ impl FilterPattern {
 
     /// `None` when `message` does not match; otherwise its fields, for a metric filter's value
     /// and dimensions to name (see [`Fields::get`]).
-    pub fn fields<'m>(&self, message: &'m str) -> Option<Fields<'m>> {
-        Some(Fields { extracted: self.extract(message)?, message, json: self.is_json() })
+    pub fn fields<'p, 'm>(&'p self, message: &'m str) -> Option<Fields<'p, 'm>> {
+        let found = match &self.kind {
+            Kind::Delimited(d) => Found::Placed(d.place_fields(message)?),
+            _ => Found::Extracted(self.extract(message)?),
+        };
+        Some(Fields { found, message, json: self.is_json() })
     }
 
     /// `None` when `message` does not match; otherwise the values `TestMetricFilter` reports:
@@ -162,13 +166,19 @@ impl std::str::FromStr for FilterPattern {
 
 /// The fields of an event a pattern matched.
 #[derive(Debug)]
-pub struct Fields<'m> {
-    extracted: BTreeMap<String, String>,
+pub struct Fields<'p, 'm> {
+    found: Found<'p, 'm>,
     message: &'m str,
     json: bool,
 }
 
-impl Fields<'_> {
+#[derive(Debug)]
+enum Found<'p, 'm> {
+    Extracted(BTreeMap<String, String>),
+    Placed(delimited::Placed<'p, 'm>),
+}
+
+impl Fields<'_, '_> {
     /// The text `reference` names, `None` when the event has no such field:
     /// - `$name`, `$N`: a space-delimited pattern's named field, or the field at that 1-based
     ///   position (quotes and brackets stripped);
@@ -178,14 +188,18 @@ impl Fields<'_> {
     pub fn get(&self, reference: &str) -> Option<std::borrow::Cow<'_, str>> {
         use std::borrow::Cow;
         let r = reference.trim();
-        if let Some(v) = self.extracted.get(r) {
+        let extracted = match &self.found {
+            Found::Placed(p) => return p.get(r).map(Cow::Borrowed),
+            Found::Extracted(map) => map,
+        };
+        if let Some(v) = extracted.get(r) {
             return Some(Cow::Borrowed(v));
         }
         if !self.json {
             return None;
         }
         let canonical = json::canonical_reference(r)?;
-        if let Some(v) = self.extracted.get(&canonical) {
+        if let Some(v) = extracted.get(&canonical) {
             return Some(Cow::Borrowed(v));
         }
         json::lookup(self.message, r).map(Cow::Owned)

@@ -110,6 +110,20 @@ struct Compiled {
     metric: String,
     unit: Option<String>,
     default: Option<f64>,
+    /// A literal value and no dimensions: matching is all it takes.
+    reads_nothing: bool,
+}
+
+impl Compiled {
+    fn bucket(&self, dimensions: Vec<(String, String)>, minute: i64) -> Bucket {
+        Bucket {
+            namespace: self.namespace.clone(),
+            metric: self.metric.clone(),
+            dimensions,
+            unit: self.unit.clone(),
+            minute,
+        }
+    }
 }
 
 /// A group's metric filters, compiled once for a batch of chunks.
@@ -133,12 +147,15 @@ impl Evaluator {
                 None if v.starts_with('$') => ValueOf::Field(v.to_owned()),
                 None => continue,
             };
+            let dimensions: Vec<(String, String)> =
+                t.dimensions.iter().flatten().map(|(k, v)| (k.clone(), v.clone())).collect();
             out.push(Compiled {
+                reads_nothing: matches!(value, ValueOf::Literal(_)) && dimensions.is_empty(),
                 id: format!("{group_id}/{}", f.filter_name),
                 since: f.creation_time,
                 pattern,
                 value,
-                dimensions: t.dimensions.iter().flatten().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                dimensions,
                 namespace: t.metric_namespace.clone(),
                 metric: t.metric_name.clone(),
                 unit: t.unit.clone().filter(|u| u != "None"),
@@ -157,10 +174,26 @@ impl Evaluator {
     pub fn delta<'a>(&self, events: impl IntoIterator<Item = (i64, i64, &'a str)>) -> Delta {
         let mut stats: BTreeMap<Bucket, Stat> = BTreeMap::new();
         let mut seen: BTreeMap<(usize, i64), bool> = BTreeMap::new();
+        // Filters that read no field, by (filter, minute): no key is built per event.
+        let mut plain: BTreeMap<(usize, i64), Stat> = BTreeMap::new();
         for (ts, ing, message) in events {
             let minute = ts - ts.rem_euclid(MINUTE_MS);
             for (i, f) in self.filters.iter().enumerate() {
                 if ing < f.since {
+                    continue;
+                }
+                // A literal value without dimensions reads no field: the allocation-free match.
+                if f.reads_nothing {
+                    let matched = f.pattern.matches(message);
+                    if f.default.is_some() {
+                        *seen.entry((i, minute)).or_default() |= matched;
+                    }
+                    if let (true, ValueOf::Literal(v)) = (matched, &f.value) {
+                        plain
+                            .entry((i, minute))
+                            .and_modify(|s| s.merge(&Stat::one(*v)))
+                            .or_insert_with(|| Stat::one(*v));
+                    }
                     continue;
                 }
                 let fields = f.pattern.fields(message);
@@ -194,15 +227,13 @@ impl Evaluator {
                     continue;
                 }
                 dimensions.sort();
-                let bucket = Bucket {
-                    namespace: f.namespace.clone(),
-                    metric: f.metric.clone(),
-                    dimensions,
-                    unit: f.unit.clone(),
-                    minute,
-                };
+                let bucket = f.bucket(dimensions, minute);
                 stats.entry(bucket).and_modify(|s| s.merge(&Stat::one(value))).or_insert_with(|| Stat::one(value));
             }
+        }
+        for ((i, minute), st) in plain {
+            let bucket = self.filters[i].bucket(Vec::new(), minute);
+            stats.entry(bucket).and_modify(|s| s.merge(&st)).or_insert(st);
         }
         let seen = seen
             .into_iter()

@@ -104,6 +104,7 @@ pub enum Kind {
     Subscription,
     Destination,
     MetricDelta,
+    MetricCheckpoint,
     MetricPublisher,
     MetricPublished,
 }
@@ -123,6 +124,7 @@ impl Kind {
             Kind::Subscription => "subscription",
             Kind::Destination => "destination",
             Kind::MetricDelta => "metricDelta",
+            Kind::MetricCheckpoint => "metricCheckpoint",
             Kind::MetricPublisher => "metricPublisher",
             Kind::MetricPublished => "metricPublished",
         }
@@ -409,10 +411,9 @@ pub fn work_prefix(id: &Identity) -> String {
     format!("{}#", scope(id))
 }
 
-/// Metric filters' contributions waiting to be published: the pending index's one partition
-/// (`gsi1`), across accounts, so the publisher finds them all with one query, as the worker
-/// finds jobs. An item enters it when stored and leaves it when published; at most one write
-/// per chunk of a group with metric filters, far below one partition's 1,000 writes/s.
+/// Metric filters' contributions waiting to be published, across accounts: the publisher finds
+/// them all with one query, as the worker finds jobs. At most one write per log stream and
+/// fan-out batch, far below one partition's 1,000 writes/s.
 pub const METRICS_PENDING: &str = "metrics#pending";
 
 /// A 32-hex-digit SHA-256 of `text`: fixed-size keys for things of any length.
@@ -421,12 +422,22 @@ fn digest(text: &str) -> String {
     sha2::Sha256::digest(text.as_bytes())[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The contributions of one chunk (`part`: the n-th item when they fill more than one), keyed by
-/// the chunk's own key: handling a chunk again, before or after they were published, finds them
-/// stored. Their sort key in the pending index is the same digest and part.
-pub fn metric_delta(chunk: &Key, part: usize) -> (Key, String) {
-    let d = digest(&format!("{}\n{}", chunk.pk, chunk.sk));
-    (Key { pk: format!("metrics#chunk#{d}"), sk: format!("{part:03}") }, format!("{d}#{part:03}"))
+/// A table stream sequence number as a key part: left-padded to 40 digits, so that keys and
+/// conditions compare them as numbers.
+pub fn sequence40(sequence: &str) -> String {
+    format!("{sequence:0>40}")
+}
+
+/// How far a log stream's stored chunks (`events_pk`: the stream's event partition) are
+/// accounted for in metric contributions: the last table-stream sequence number counted.
+pub fn metric_checkpoint(events_pk: &str) -> Key {
+    Key { pk: format!("metrics#stream#{}", digest(events_pk)), sk: "checkpoint".to_owned() }
+}
+
+/// The contributions of one log stream's chunks up to table-stream sequence `last` (40 digits),
+/// `part`: the n-th item when they fill more than one.
+pub fn metric_delta(events_pk: &str, last: &str, part: usize) -> Key {
+    Key { pk: METRICS_PENDING.to_owned(), sk: format!("{}#{last}#{part:03}", digest(events_pk)) }
 }
 
 /// The one publisher's lease and its publication in flight.

@@ -1,15 +1,15 @@
 //! What metric filters publish, on its way to CloudWatch, counted exactly once.
 //!
-//! 1. The fan-out stores each chunk's contributions (a [`Delta`]) under a key made from the
-//!    chunk's key, written only if absent, and listed in the pending index (`gsi1`). Handling a
-//!    chunk again (a retried batch, a crash), before or after they were published, finds them
-//!    stored and adds nothing.
+//! 1. The fan-out sums the contributions of each log stream's new chunks in a batch into a
+//!    [`Delta`] and stores it in one transaction with the stream's checkpoint: the table-stream
+//!    sequence number of the last chunk counted, conditional on the checkpoint it read. A retried
+//!    or redelivered batch skips the chunks at or before the checkpoint, so each chunk counts
+//!    once. (Per stream and batch, not per chunk: one write for many chunks when ingest is busy.)
 //! 2. One publisher at a time (a lease) takes up to [`ROUND_DELTAS`] pending deltas, records them
 //!    as its publication in flight, sums them into datapoints and sends them in PutMetricData
 //!    calls. After each call lands, one transaction adds the call's SampleCounts to each
 //!    datapoint's `published` count and moves the flight's `sent` mark past the call. Then the
-//!    deltas leave the pending index (kept, emptied, for 25 hours: longer than the fan-out
-//!    retries a chunk) and the flight is cleared.
+//!    flight is marked finishing, the deltas are deleted and the flight cleared.
 //! 3. A publisher that dies between a call and its transaction leaves the flight behind. The next
 //!    one recomputes the same calls from the same deltas and asks CloudWatch for the first
 //!    unconfirmed call's first datapoint: if CloudWatch holds more samples than `published`
@@ -22,21 +22,29 @@ use logbook_protocol::ApiError;
 use serde::{Deserialize, Serialize};
 
 use crate::Store;
-use crate::keys::{self, GSI1, GSI1_PK, GSI1_SK, Key, Kind, METRICS_PENDING};
+use crate::keys::{self, Key, Kind, METRICS_PENDING};
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::AttributeValue;
+
 use crate::table::{Expr, Query, Txn, Write, get_n, get_s, n, s};
 
 /// Deltas per publication: the flight item lists their keys.
 pub const ROUND_DELTAS: usize = 100;
 /// Datapoints per PutMetricData call: with the flight item, one transaction of at most 100.
 pub const CALL_DATAPOINTS: usize = 99;
-/// A delta item's JSON at most (DynamoDB's item limit is 400 KB).
+/// A delta item's JSON at most before compression (DynamoDB's item limit is 400 KB).
 const DELTA_BYTES: usize = 300_000;
+/// zstd level for deltas: JSON of repeated names compresses ~5-10×, and writes are billed per KB.
+const ZSTD_LEVEL: i32 = 3;
+/// A log stream's checkpoint outlives the fan-out's 24 hours of retries.
+const CHECKPOINT_TTL_S: i64 = 2 * 86_400;
 /// Published counts are kept past CloudWatch's 14-day window for new datapoints.
 const PUBLISHED_TTL_S: i64 = 15 * 86_400;
-/// Published deltas are kept (emptied) past the fan-out's 24 hours of retries.
-const DONE_TTL_S: i64 = 25 * 3_600;
 
 const DELTA: &str = "delta";
+/// The delta's JSON length (to decompress it).
+const RAW: &str = "raw";
+const CHECKPOINT: &str = "seq";
 const OWNER: &str = "owner";
 const UNTIL: &str = "until";
 const FLIGHT: &str = "flight";
@@ -67,58 +75,61 @@ pub struct Lease {
 }
 
 impl Store {
-    /// Stores a chunk's contributions once (a second call for the same chunk adds nothing).
-    /// Returns the item writes spent.
-    pub async fn put_metric_delta(&self, chunk: &Key, delta: &Delta) -> Result<usize, ApiError> {
-        let mut parts: Vec<Delta> = Vec::new();
-        let mut current = Delta::default();
-        let mut size = 0;
-        // Deltas are small (a datapoint per filter, minute and dimension value); a chunk with
-        // very many distinct dimension values fills several items.
-        for (b, st) in &delta.stats {
-            let len = serde_json::to_string(&(b, st)).map_err(crate::table::internal)?.len();
-            if size + len > DELTA_BYTES && !current.is_empty() {
-                parts.push(std::mem::take(&mut current));
-                size = 0;
-            }
-            size += len;
-            current.stats.push((b.clone(), *st));
-        }
-        for seen in &delta.seen {
-            let len = serde_json::to_string(seen).map_err(crate::table::internal)?.len();
-            if size + len > DELTA_BYTES && !current.is_empty() {
-                parts.push(std::mem::take(&mut current));
-                size = 0;
-            }
-            size += len;
-            current.seen.push(seen.clone());
-        }
-        if !current.is_empty() {
-            parts.push(current);
-        }
-        let writes = futures::future::join_all(parts.iter().enumerate().map(|(i, part)| async move {
-            let (key, pending) = keys::metric_delta(chunk, i);
-            let mut item = key.item();
-            item.extend([Kind::MetricDelta.attribute()]);
-            item.insert(GSI1_PK.into(), s(METRICS_PENDING));
-            item.insert(GSI1_SK.into(), s(pending));
-            item.insert(DELTA.into(), s(serde_json::to_string(part).map_err(crate::table::internal)?));
-            // Done already (a chunk handled twice) is as good as done now.
-            match self.db().put(item, Some(Expr::absent())).await? {
-                Write::Done | Write::ConditionFailed => Ok::<_, ApiError>(()),
-            }
-        }))
-        .await;
-        for w in writes {
-            w?;
-        }
-        Ok(parts.len())
+    /// The table-stream sequence number (40 digits) up to which a log stream's chunks are
+    /// counted, read consistently.
+    pub async fn metric_checkpoint(&self, events_pk: &str) -> Result<Option<String>, ApiError> {
+        let item = self.db().get_item(&keys::metric_checkpoint(events_pk)).await?;
+        Ok(item.as_ref().and_then(|i| get_s(i, CHECKPOINT)).map(str::to_owned))
     }
 
-    /// Pending deltas (the keys), at most `limit`. The index is eventually consistent: one
-    /// published a moment ago may still be listed ([`Store::metric_deltas`] leaves it out).
+    /// Stores the contributions of a log stream's chunks up to sequence `last` (40 digits) and
+    /// moves the stream's checkpoint there, in one transaction, if the checkpoint is still
+    /// `read`. False when another fan-out moved it first (the batch is then retried and reads it
+    /// again). Returns the items written.
+    pub async fn record_metric_delta(
+        &self,
+        events_pk: &str,
+        read: Option<&str>,
+        last: &str,
+        delta: &Delta,
+    ) -> Result<Option<usize>, ApiError> {
+        let t = self.db();
+        let mut items = Vec::new();
+        for (i, part) in split(delta)?.iter().enumerate() {
+            let json = serde_json::to_vec(part).map_err(crate::table::internal)?;
+            let packed = zstd::bulk::compress(&json, ZSTD_LEVEL).map_err(ApiError::internal)?;
+            let mut item = keys::metric_delta(events_pk, last, i).item();
+            item.extend([Kind::MetricDelta.attribute()]);
+            item.insert(DELTA.into(), AttributeValue::B(Blob::new(packed)));
+            item.insert(RAW.into(), n(json.len() as i64));
+            items.push(t.txn_put(item, None)?);
+        }
+        let written = items.len();
+        let condition = match read {
+            Some(_) => "#s = :read",
+            None => "attribute_not_exists(#s)",
+        };
+        let mut expr = Expr::update("SET #s = :last, #e = :e, #t = :t")
+            .and_when(condition)
+            .name("#s", CHECKPOINT)
+            .name("#e", keys::EXPIRES_AT)
+            .name("#t", crate::keys::attr::TYPE)
+            .value(":last", s(last))
+            .value(":e", n(crate::now_millis() / 1000 + CHECKPOINT_TTL_S))
+            .value(":t", s(Kind::MetricCheckpoint.as_str()));
+        if let Some(r) = read {
+            expr = expr.value(":read", s(r));
+        }
+        items.push(t.txn_update(&keys::metric_checkpoint(events_pk), expr)?);
+        match t.transact(items).await? {
+            Txn::Committed => Ok(Some(written + 1)),
+            Txn::ConditionFailed(_) => Ok(None),
+        }
+    }
+
+    /// Pending deltas (their keys), oldest stream first, at most `limit`.
     pub async fn pending_metric_deltas(&self, limit: usize) -> Result<Vec<(String, String)>, ApiError> {
-        let page = self.db().page(&Query::new(METRICS_PENDING).index(GSI1).limit(limit)).await?;
+        let page = self.db().page(&Query::new(METRICS_PENDING).limit(limit).project("pk, sk")).await?;
         Ok(page
             .items
             .iter()
@@ -126,13 +137,15 @@ impl Store {
             .collect())
     }
 
-    /// The deltas of a flight still unpublished, read consistently, in the flight's order.
+    /// The deltas of a flight, read consistently, in the flight's order.
     pub async fn metric_deltas(&self, keys: &[(String, String)]) -> Result<Vec<Delta>, ApiError> {
         let wanted: Vec<Key> = keys.iter().map(|(pk, sk)| Key { pk: pk.clone(), sk: sk.clone() }).collect();
         let mut found: Vec<(Key, Delta)> = Vec::new();
         for item in self.db().batch_get(&wanted, true).await? {
-            let (Some(key), Some(text)) = (Key::of(&item), get_s(&item, DELTA)) else { continue };
-            found.push((key, serde_json::from_str(text).map_err(crate::table::internal)?));
+            let (Some(key), Some(AttributeValue::B(blob))) = (Key::of(&item), item.get(DELTA)) else { continue };
+            let raw = get_n(&item, RAW).unwrap_or(DELTA_BYTES as i64 * 4).max(16) as usize;
+            let json = zstd::bulk::decompress(blob.as_ref(), raw).map_err(ApiError::internal)?;
+            found.push((key, serde_json::from_slice(&json).map_err(crate::table::internal)?));
         }
         found.sort_by_key(|(k, _)| wanted.iter().position(|w| w == k));
         Ok(found.into_iter().map(|(_, d)| d).collect())
@@ -231,8 +244,8 @@ impl Store {
     }
 
     /// Ends a flight whose calls are all confirmed: marked finishing (so a publisher that finds
-    /// it after a crash does not recompute calls from the deltas left), its deltas taken out of
-    /// the pending index and emptied, then the flight cleared.
+    /// it after a crash does not recompute calls from the deltas left), its deltas deleted, then
+    /// the flight cleared.
     pub async fn finish_flight(&self, owner: &str, flight: &Flight) -> Result<(), ApiError> {
         let mark = Expr::update("SET #x = :one")
             .and_when("#o = :o AND contains(#f, :id)")
@@ -245,20 +258,9 @@ impl Store {
         if self.db().update(&keys::metrics_publisher(), mark).await? == Write::ConditionFailed {
             return Err(ApiError::internal("the metric publisher's lease was lost"));
         }
-        let expires = crate::now_millis() / 1000 + DONE_TTL_S;
-        let done = futures::future::join_all(flight.deltas.iter().map(|(pk, sk)| async move {
-            let expr = Expr::update("REMOVE #d, #gp, #gs SET #e = :e")
-                .name("#d", DELTA)
-                .name("#gp", GSI1_PK)
-                .name("#gs", GSI1_SK)
-                .name("#e", keys::EXPIRES_AT)
-                .value(":e", n(expires));
-            self.db().update(&Key { pk: pk.clone(), sk: sk.clone() }, expr).await
-        }))
-        .await;
-        for d in done {
-            let _: Write = d?;
-        }
+        let keys: Vec<crate::Item> =
+            flight.deltas.iter().map(|(pk, sk)| Key { pk: pk.clone(), sk: sk.clone() }.item()).collect();
+        self.db().batch_delete(keys).await?;
         let expr = Expr::update("REMOVE #f, #s, #x")
             .and_when("#o = :o AND contains(#f, :id)")
             .name("#f", FLIGHT)
@@ -274,4 +276,34 @@ impl Store {
 /// A datapoint's identity as text (the key of its published count).
 pub fn bucket_text(b: &Bucket) -> String {
     serde_json::to_string(b).unwrap_or_default()
+}
+
+/// A delta cut into parts that each fit an item.
+fn split(delta: &Delta) -> Result<Vec<Delta>, ApiError> {
+    let mut parts: Vec<Delta> = Vec::new();
+    let mut current = Delta::default();
+    let mut size = 0;
+    // Deltas are small (a datapoint per filter, minute and dimension value); many distinct
+    // dimension values fill several items.
+    let mut room = |len: usize, current: &mut Delta, parts: &mut Vec<Delta>| {
+        if size + len > DELTA_BYTES && !current.is_empty() {
+            parts.push(std::mem::take(current));
+            size = 0;
+        }
+        size += len;
+    };
+    for (b, st) in &delta.stats {
+        let len = serde_json::to_string(&(b, st)).map_err(crate::table::internal)?.len();
+        room(len, &mut current, &mut parts);
+        current.stats.push((b.clone(), *st));
+    }
+    for seen in &delta.seen {
+        let len = serde_json::to_string(seen).map_err(crate::table::internal)?.len();
+        room(len, &mut current, &mut parts);
+        current.seen.push(seen.clone());
+    }
+    if !current.is_empty() {
+        parts.push(current);
+    }
+    Ok(parts)
 }
