@@ -63,9 +63,17 @@ async fn feeder(account: &str) -> Feeder {
 
 /// Feeds the fan-out until the stream has had nothing new for a moment.
 async fn drain(feeder: &mut Feeder, fanout: &Fanout) {
-    let sink = |event: Value| async move { Ok::<Value, String>(fanout.handle(&event).await) };
+    let sink = |event: Value| async move {
+        let out = fanout.handle(&event).await;
+        if std::env::var("DEBUG_FANOUT").is_ok() {
+            eprintln!("{out}");
+        }
+        Ok::<Value, String>(out)
+    };
     let mut quiet = 0;
+    let deadline = Instant::now() + Duration::from_secs(120);
     while quiet < 3 {
+        assert!(Instant::now() < deadline, "the fan-out kept failing (DEBUG_FANOUT=1 RUST_LOG=warn shows why)");
         if feeder.poll(&sink).await.unwrap() == 0 {
             quiet += 1;
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -96,6 +104,9 @@ fn transformation(ns: &str, name: &str, value: &str, unit: StandardUnit) -> Metr
 
 #[tokio::test]
 async fn metric_filters_publish_each_event_once() {
+    if std::env::var("DEBUG_FANOUT").is_ok() {
+        logbook_protocol::init_tracing();
+    }
     let (c, account) = logs_client();
     let ns = format!("LogbookTest/{account}");
     let fanout = Fanout {

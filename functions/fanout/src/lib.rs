@@ -21,11 +21,12 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine as _;
 use logbook_delivery::{Failure, Target, Targets, messages, partition_key};
 use logbook_filter::FilterPattern;
-use logbook_model::datapoints::Evaluator;
+use logbook_model::datapoints::{Delta, Evaluator};
 use logbook_model::subscriptions::{DeliveredEvent, SubscriptionFilter, TargetArn, extracted_fields, policy_allows};
 use logbook_protocol::{ApiError, Identity};
 use logbook_storage::events::{Pos, event_id};
 use logbook_storage::keys::{Kind, attr, sequence40};
+use logbook_storage::metrics::MAX_STREAMS_PER_DELTA;
 use logbook_storage::table::{get_n, get_s};
 use logbook_storage::{Item, Store, now_millis};
 use serde_json::{Value, json};
@@ -141,18 +142,28 @@ impl Fanout {
         .await;
         let filters: HashMap<&(String, String, String), Result<GroupFilters, String>> =
             groups.iter().zip(loaded).collect();
+        // Metric filters first, for the whole batch at once: one write (see `count_metrics`).
+        // A failure retries the batch from its start; the checkpoints skip what was counted.
+        let metered: Vec<(&[usize], &Evaluator)> = queues
+            .iter()
+            .filter_map(|q| {
+                let group = records[*q.first()?].chunk.as_ref().and_then(group_of)?;
+                match filters.get(&group) {
+                    Some(Ok(f)) if !f.metrics.is_empty() => Some((q.as_slice(), &f.metrics)),
+                    _ => None,
+                }
+            })
+            .collect();
+        for some in metered.chunks(MAX_STREAMS_PER_DELTA) {
+            if let Err(e) = self.count_metrics(records, some).await {
+                let first = some.iter().map(|(q, _)| q[0]).min().unwrap_or_default();
+                tracing::warn!(detail = %e, sequence = %records[first].sequence, "metric filters will be retried");
+                return Some(records[first].sequence.clone());
+            }
+        }
         let failed = futures::future::join_all(queues.iter().map(|queue| {
             let filters = &filters;
             async move {
-                // Metric filters first, for the stream's whole share of the batch: one write.
-                let group = queue.first().and_then(|i| records[*i].chunk.as_ref()).and_then(group_of);
-                if let Some(Some(Ok(f))) = group.as_ref().map(|g| filters.get(g))
-                    && !f.metrics.is_empty()
-                    && let Err(e) = self.count_metrics(records, queue, &f.metrics).await
-                {
-                    tracing::warn!(detail = %e, sequence = %records[queue[0]].sequence, "metric filters will be retried");
-                    return Some(queue[0]);
-                }
                 for unit in queue.chunks(UNIT_RECORDS) {
                     let chunks: Vec<&Item> = unit.iter().filter_map(|i| records[*i].chunk.as_ref()).collect();
                     let Some(group) = chunks.first().and_then(|c| group_of(c)) else { continue };
@@ -173,34 +184,47 @@ impl Fanout {
         failed.into_iter().flatten().min().map(|i| records[i].sequence.clone())
     }
 
-    /// A log stream's new chunks of this batch counted by the group's metric filters, once
-    /// whatever the retries: chunks at or before the stream's checkpoint (the table-stream
-    /// sequence number counted last) are skipped, and the contributions are stored in one
-    /// transaction with the moved checkpoint (see `logbook_storage::metrics`).
-    async fn count_metrics(&self, records: &[Record], queue: &[usize], metrics: &Evaluator) -> Result<(), String> {
-        let Some(pk) = queue.first().and_then(|i| records[*i].chunk.as_ref()).and_then(|c| get_s(c, "pk")) else {
+    /// The batch's new chunks counted by their groups' metric filters, each once whatever the
+    /// retries: each log stream's chunks at or before its checkpoint (the table-stream sequence
+    /// number counted last) are skipped, and the contributions are stored in one transaction
+    /// with the moved checkpoints (see `logbook_storage::metrics`). `queues`: each log stream's
+    /// records, in order, with its group's filters.
+    async fn count_metrics(&self, records: &[Record], queues: &[(&[usize], &Evaluator)]) -> Result<(), String> {
+        let pks: Vec<&str> =
+            queues.iter().filter_map(|(q, _)| records[q[0]].chunk.as_ref().and_then(|c| get_s(c, "pk"))).collect();
+        if pks.len() != queues.len() {
             return Ok(());
-        };
-        let read = self.store.metric_checkpoint(pk).await.map_err(detail)?;
-        let new: Vec<&Record> = queue
-            .iter()
-            .map(|i| &records[*i])
-            .filter(|r| r.chunk.is_some() && read.as_ref().is_none_or(|c| sequence40(&r.sequence) > *c))
-            .collect();
-        let Some(last) = new.last().map(|r| sequence40(&r.sequence)) else { return Ok(()) };
-        let mut events: Vec<(Pos, String)> = Vec::new();
-        for r in &new {
-            if let Some(c) = &r.chunk {
-                events.extend(self.store.chunk_events(c.clone()).await.map_err(detail)?);
+        }
+        let read = self.store.metric_checkpoints(&pks).await.map_err(detail)?;
+        let mut delta = Delta::default();
+        let mut moved: Vec<(&str, Option<&str>, String)> = Vec::new();
+        for (((queue, metrics), pk), read) in queues.iter().zip(&pks).zip(&read) {
+            let new: Vec<&Record> = queue
+                .iter()
+                .map(|i| &records[*i])
+                .filter(|r| r.chunk.is_some() && read.as_ref().is_none_or(|c| sequence40(&r.sequence) > *c))
+                .collect();
+            let Some(last) = new.last().map(|r| sequence40(&r.sequence)) else { continue };
+            let mut events: Vec<(Pos, String)> = Vec::new();
+            for r in &new {
+                if let Some(c) = &r.chunk {
+                    events.extend(self.store.chunk_events(c.clone()).await.map_err(detail)?);
+                }
+            }
+            let d = metrics.delta(events.iter().map(|(p, m)| (p.ts, p.ing, m.as_str())));
+            if !d.is_empty() {
+                delta.stats.extend(d.stats);
+                delta.seen.extend(d.seen);
+                moved.push((pk, read.as_deref(), last));
             }
         }
-        let delta = metrics.delta(events.iter().map(|(p, m)| (p.ts, p.ing, m.as_str())));
-        if delta.is_empty() {
+        if moved.is_empty() {
             return Ok(());
         }
-        match self.store.record_metric_delta(pk, read.as_deref(), &last, &delta).await.map_err(detail)? {
-            Some(_) => Ok(()),
-            None => Err("another fan-out moved the log stream's metric checkpoint".to_owned()),
+        if self.store.record_metric_delta(&moved, &delta).await.map_err(detail)? {
+            Ok(())
+        } else {
+            Err("another fan-out moved a log stream's metric checkpoint".to_owned())
         }
     }
 

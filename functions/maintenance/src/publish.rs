@@ -74,6 +74,9 @@ impl Publisher {
     /// round after round of pending deltas.
     pub async fn run(&self, deadline: Instant) -> Result<Published, ApiError> {
         let mut done = Published::default();
+        if !self.store.metrics_waiting().await? {
+            return Ok(done);
+        }
         let owner = ulid::Ulid::new().to_string();
         let now = now_millis();
         let Some(lease) = self.store.take_publisher_lease(&owner, now, now + self.lease.as_millis() as i64).await?

@@ -434,10 +434,10 @@ pub fn metric_checkpoint(events_pk: &str) -> Key {
     Key { pk: format!("metrics#stream#{}", digest(events_pk)), sk: "checkpoint".to_owned() }
 }
 
-/// The contributions of one log stream's chunks up to table-stream sequence `last` (40 digits),
-/// `part`: the n-th item when they fill more than one.
-pub fn metric_delta(events_pk: &str, last: &str, part: usize) -> Key {
-    Key { pk: METRICS_PENDING.to_owned(), sk: format!("{}#{last}#{part:03}", digest(events_pk)) }
+/// The contributions of one fan-out batch (`id`: unique), `part`: the n-th item when they fill
+/// more than one.
+pub fn metric_delta(id: &str, part: usize) -> Key {
+    Key { pk: METRICS_PENDING.to_owned(), sk: format!("{id}#{part:03}") }
 }
 
 /// The one publisher's lease and its publication in flight.

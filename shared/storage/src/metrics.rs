@@ -1,10 +1,10 @@
 //! What metric filters publish, on its way to CloudWatch, counted exactly once.
 //!
-//! 1. The fan-out sums the contributions of each log stream's new chunks in a batch into a
-//!    [`Delta`] and stores it in one transaction with the stream's checkpoint: the table-stream
-//!    sequence number of the last chunk counted, conditional on the checkpoint it read. A retried
-//!    or redelivered batch skips the chunks at or before the checkpoint, so each chunk counts
-//!    once. (Per stream and batch, not per chunk: one write for many chunks when ingest is busy.)
+//! 1. The fan-out sums the contributions of a batch's new chunks into one [`Delta`] and stores it
+//!    in one transaction with each log stream's checkpoint: the table-stream sequence number of
+//!    the stream's last chunk counted, conditional on the checkpoint it read. A retried or
+//!    redelivered batch skips each stream's chunks at or before its checkpoint, so each chunk
+//!    counts once. (One item per batch, not per chunk or stream: few writes when ingest is busy.)
 //! 2. One publisher at a time (a lease) takes up to [`ROUND_DELTAS`] pending deltas, records them
 //!    as its publication in flight, sums them into datapoints and sends them in PutMetricData
 //!    calls. After each call lands, one transaction adds the call's SampleCounts to each
@@ -32,8 +32,11 @@ use crate::table::{Expr, Query, Txn, Write, get_n, get_s, n, s};
 pub const ROUND_DELTAS: usize = 100;
 /// Datapoints per PutMetricData call: with the flight item, one transaction of at most 100.
 pub const CALL_DATAPOINTS: usize = 99;
-/// A delta item's JSON at most before compression (DynamoDB's item limit is 400 KB).
+/// A delta item's JSON at most before compression (DynamoDB's item limit is 400 KB, and zstd
+/// makes JSON much smaller).
 const DELTA_BYTES: usize = 300_000;
+/// Log streams per delta: their checkpoints and the delta's items share one transaction (≤ 100).
+pub const MAX_STREAMS_PER_DELTA: usize = 90;
 /// zstd level for deltas: JSON of repeated names compresses ~5-10×, and writes are billed per KB.
 const ZSTD_LEVEL: i32 = 3;
 /// A log stream's checkpoint outlives the fan-out's 24 hours of retries.
@@ -75,56 +78,63 @@ pub struct Lease {
 }
 
 impl Store {
-    /// The table-stream sequence number (40 digits) up to which a log stream's chunks are
-    /// counted, read consistently.
-    pub async fn metric_checkpoint(&self, events_pk: &str) -> Result<Option<String>, ApiError> {
-        let item = self.db().get_item(&keys::metric_checkpoint(events_pk)).await?;
-        Ok(item.as_ref().and_then(|i| get_s(i, CHECKPOINT)).map(str::to_owned))
+    /// The table-stream sequence numbers (40 digits) up to which these log streams' chunks
+    /// (by their event partitions) are counted, read consistently; `None` for a stream never
+    /// counted.
+    pub async fn metric_checkpoints(&self, events_pks: &[&str]) -> Result<Vec<Option<String>>, ApiError> {
+        let keys: Vec<Key> = events_pks.iter().map(|pk| keys::metric_checkpoint(pk)).collect();
+        let found = self.db().batch_get(&keys, true).await?;
+        Ok(keys
+            .iter()
+            .map(|k| found.iter().find(|i| k.is(i)).and_then(|i| get_s(i, CHECKPOINT)).map(str::to_owned))
+            .collect())
     }
 
-    /// Stores the contributions of a log stream's chunks up to sequence `last` (40 digits) and
-    /// moves the stream's checkpoint there, in one transaction, if the checkpoint is still
-    /// `read`. False when another fan-out moved it first (the batch is then retried and reads it
-    /// again). Returns the items written.
+    /// Stores the contributions of a fan-out batch and moves each counted log stream's
+    /// checkpoint (`streams`: event partition, the checkpoint read, the new one), in one
+    /// transaction, if every checkpoint is still what was read. False when another fan-out
+    /// moved one first (the batch is then retried and reads them again). At most
+    /// [`MAX_STREAMS_PER_DELTA`] streams.
     pub async fn record_metric_delta(
         &self,
-        events_pk: &str,
-        read: Option<&str>,
-        last: &str,
+        streams: &[(&str, Option<&str>, String)],
         delta: &Delta,
-    ) -> Result<Option<usize>, ApiError> {
+    ) -> Result<bool, ApiError> {
         let t = self.db();
+        let id = ulid::Ulid::new().to_string();
         let mut items = Vec::new();
         for (i, part) in split(delta)?.iter().enumerate() {
             let json = serde_json::to_vec(part).map_err(crate::table::internal)?;
             let packed = zstd::bulk::compress(&json, ZSTD_LEVEL).map_err(ApiError::internal)?;
-            let mut item = keys::metric_delta(events_pk, last, i).item();
+            let mut item = keys::metric_delta(&id, i).item();
             item.extend([Kind::MetricDelta.attribute()]);
             item.insert(DELTA.into(), AttributeValue::B(Blob::new(packed)));
             item.insert(RAW.into(), n(json.len() as i64));
             items.push(t.txn_put(item, None)?);
         }
-        let written = items.len();
-        let condition = match read {
-            Some(_) => "#s = :read",
-            None => "attribute_not_exists(#s)",
-        };
-        let mut expr = Expr::update("SET #s = :last, #e = :e, #t = :t")
-            .and_when(condition)
-            .name("#s", CHECKPOINT)
-            .name("#e", keys::EXPIRES_AT)
-            .name("#t", crate::keys::attr::TYPE)
-            .value(":last", s(last))
-            .value(":e", n(crate::now_millis() / 1000 + CHECKPOINT_TTL_S))
-            .value(":t", s(Kind::MetricCheckpoint.as_str()));
-        if let Some(r) = read {
-            expr = expr.value(":read", s(r));
+        let expires = crate::now_millis() / 1000 + CHECKPOINT_TTL_S;
+        for (pk, read, last) in streams {
+            let condition = match read {
+                Some(_) => "#s = :read",
+                None => "attribute_not_exists(#s)",
+            };
+            let mut expr = Expr::update("SET #s = :last, #e = :e, #t = :t")
+                .and_when(condition)
+                .name("#s", CHECKPOINT)
+                .name("#e", keys::EXPIRES_AT)
+                .name("#t", crate::keys::attr::TYPE)
+                .value(":last", s(last))
+                .value(":e", n(expires))
+                .value(":t", s(Kind::MetricCheckpoint.as_str()));
+            if let Some(r) = read {
+                expr = expr.value(":read", s(*r));
+            }
+            items.push(t.txn_update(&keys::metric_checkpoint(pk), expr)?);
         }
-        items.push(t.txn_update(&keys::metric_checkpoint(events_pk), expr)?);
-        match t.transact(items).await? {
-            Txn::Committed => Ok(Some(written + 1)),
-            Txn::ConditionFailed(_) => Ok(None),
+        if items.len() > 100 {
+            return Err(ApiError::internal("too many log streams for one metric delta"));
         }
+        Ok(matches!(t.transact(items).await?, Txn::Committed))
     }
 
     /// Pending deltas (their keys), oldest stream first, at most `limit`.
@@ -149,6 +159,16 @@ impl Store {
         }
         found.sort_by_key(|(k, _)| wanted.iter().position(|w| w == k));
         Ok(found.into_iter().map(|(_, d)| d).collect())
+    }
+
+    /// Whether a publisher has anything to do: a flight left behind, or pending deltas. Reads
+    /// only, so an idle run (every minute) writes nothing.
+    pub async fn metrics_waiting(&self) -> Result<bool, ApiError> {
+        let lease = self.db().get_item(&keys::metrics_publisher()).await?;
+        if lease.as_ref().is_some_and(|l| get_s(l, FLIGHT).is_some()) {
+            return Ok(true);
+        }
+        Ok(!self.pending_metric_deltas(1).await?.is_empty())
     }
 
     /// Takes the publisher's lease until `until` (ms) if it is free, expired or already ours;
