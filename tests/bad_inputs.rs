@@ -62,6 +62,12 @@ fn base(action: Action, now: i64) -> Value {
         }),
         "DeleteDestination" => json!({ "destinationName": "d" }),
         "DescribeDestinations" => json!({ "DestinationNamePrefix": "d", "limit": 5 }),
+        "PutResourcePolicy" => json!({
+            "policyName": "p",
+            "policyDocument": r#"{"Statement":[{"Effect":"Allow","Principal":{"Service":"es.amazonaws.com"},"Action":"logs:PutLogEvents","Resource":"*"}]}"#,
+        }),
+        "DeleteResourcePolicy" => json!({ "policyName": "p" }),
+        "DescribeResourcePolicies" => json!({ "limit": 5 }),
         other => panic!("no base request for {other}"),
     }
 }

@@ -1,9 +1,14 @@
-//! The log-groups action group: each handler decodes, validates, calls the store, encodes.
+//! The log-groups action group: log groups and the account's log settings (resource
+//! policies). Each handler decodes, validates, calls the store, encodes.
 
 use logbook_model::TokenCodec;
 use logbook_model::logs::{
     AssociateKmsKeyRequest, CreateLogGroupRequest, DescribeLogGroupsRequest, GroupRequest, MAX_TAGS,
     PutRetentionPolicyRequest, TagLogGroupRequest, UntagLogGroupRequest,
+};
+use logbook_model::policies::{
+    DeleteResourcePolicyRequest, DescribeResourcePoliciesRequest, PolicyCursor, PutResourcePolicyRequest,
+    ResourcePolicy,
 };
 use logbook_model::token::with_next_token;
 use logbook_protocol::{ApiError, Call, Dispatch, ops};
@@ -32,11 +37,42 @@ impl Dispatch for LogGroups {
             Op::PutRetentionPolicy => self.put_retention_policy(call).await,
             Op::TagLogGroup => self.tag_log_group(call).await,
             Op::UntagLogGroup => self.untag_log_group(call).await,
+            Op::PutResourcePolicy => self.put_resource_policy(call).await,
+            Op::DescribeResourcePolicies => self.describe_resource_policies(call).await,
+            Op::DeleteResourcePolicy => self.delete_resource_policy(call).await,
         }
     }
 }
 
 impl LogGroups {
+    async fn put_resource_policy(&self, call: &Call) -> Result<Value, ApiError> {
+        let (name, document) = call.decode::<PutResourcePolicyRequest>()?.validate()?;
+        let policy = ResourcePolicy { policy_name: name, policy_document: document, last_updated_time: now_millis() };
+        self.store.put_resource_policy(&call.identity, &policy).await?;
+        Ok(json!({ "resourcePolicy": policy.put_view() }))
+    }
+
+    async fn describe_resource_policies(&self, call: &Call) -> Result<Value, ApiError> {
+        let id = &call.identity;
+        let (token, limit) = call.decode::<DescribeResourcePoliciesRequest>()?.validate()?;
+        let pager = self.tokens.pager(call.action, id, &());
+        let after: Option<PolicyCursor> = pager.start(token.as_deref())?;
+        // At most ten: read whole, paged here.
+        let all = self.store.resource_policies(id).await?;
+        let rest: Vec<&ResourcePolicy> =
+            all.iter().filter(|p| after.as_ref().is_none_or(|a| p.policy_name > a.name)).collect();
+        let page = &rest[..rest.len().min(limit)];
+        let next = pager.next(rest.len() > limit, page.last().map(|p| PolicyCursor { name: p.policy_name.clone() }));
+        let views: Vec<Value> = page.iter().map(|p| p.describe_view()).collect();
+        Ok(with_next_token(json!({ "resourcePolicies": views }), next))
+    }
+
+    async fn delete_resource_policy(&self, call: &Call) -> Result<Value, ApiError> {
+        let name = call.decode::<DeleteResourcePolicyRequest>()?.validate()?;
+        self.store.delete_resource_policy(&call.identity, &name).await?;
+        Ok(Value::Null)
+    }
+
     async fn create_log_group(&self, call: &Call) -> Result<Value, ApiError> {
         let group = call.decode::<CreateLogGroupRequest>()?.validate()?.into_group(now_millis());
         self.store.create_group(&call.identity, &group).await?;

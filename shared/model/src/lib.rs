@@ -7,6 +7,7 @@ pub mod datapoints;
 pub mod events;
 pub mod logs;
 pub mod metric;
+pub mod policies;
 pub mod subscriptions;
 pub mod token;
 pub mod validate;

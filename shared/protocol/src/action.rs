@@ -161,6 +161,9 @@ catalogue! {
         Logs PutRetentionPolicy,
         Logs TagLogGroup,
         Logs UntagLogGroup,
+        Logs DeleteResourcePolicy,
+        Logs DescribeResourcePolicies,
+        Logs PutResourcePolicy,
     }
     LogStreams = "log-streams" {
         Logs CreateLogStream,
@@ -203,10 +206,7 @@ catalogue! {
     unserved {
         Logs CancelExportTask,
         Logs CreateExportTask,
-        Logs DeleteResourcePolicy,
         Logs DescribeExportTasks,
-        Logs DescribeResourcePolicies,
-        Logs PutResourcePolicy,
     }
 }
 

@@ -82,6 +82,8 @@ pub mod attr {
     /// Account counters.
     pub const GROUPS: &str = "groups";
     pub const TRAILS: &str = "trails";
+    /// Resource policies (per region, for the 10-policy limit).
+    pub const RESOURCE_POLICIES: &str = "resourcePolicies";
     /// Background jobs: changes when a job is queued again.
     pub const GENERATION: &str = "generation";
     /// Audit pointers: the record's key.
@@ -103,6 +105,7 @@ pub enum Kind {
     Trail,
     Subscription,
     Destination,
+    ResourcePolicy,
     MetricDelta,
     MetricCheckpoint,
     MetricPublisher,
@@ -123,6 +126,7 @@ impl Kind {
             Kind::Trail => "trail",
             Kind::Subscription => "subscription",
             Kind::Destination => "destination",
+            Kind::ResourcePolicy => "resourcePolicy",
             Kind::MetricDelta => "metricDelta",
             Kind::MetricCheckpoint => "metricCheckpoint",
             Kind::MetricPublisher => "metricPublisher",
@@ -497,6 +501,15 @@ pub fn audit_days(id: &Identity) -> String {
 
 pub fn audit_day(id: &Identity, day: &str) -> Key {
     Key { pk: audit_days(id), sk: day.to_owned() }
+}
+
+/// An account's resource policies in one region, by name (at most 10).
+pub fn resource_policies(id: &Identity) -> String {
+    format!("{}#resource-policies", scope(id))
+}
+
+pub fn resource_policy(id: &Identity, name: &str) -> Key {
+    Key { pk: resource_policies(id), sk: name_part(name, SK_MAX).into_owned() }
 }
 
 /// All trails of an account, every region, in one small partition: DescribeTrails shows a

@@ -8,6 +8,7 @@ pub mod filters;
 pub mod groups;
 pub mod keys;
 pub mod metrics;
+pub mod policies;
 pub mod streams;
 pub mod subscriptions;
 pub mod table;
