@@ -1,5 +1,5 @@
-//! Parsing, matching and extraction never panic, and `extract` agrees with `matches`, for
-//! arbitrary strings and for generated patterns close to the grammar.
+//! Parsing, matching and extraction never panic, and `extract` and `fields` agree with `matches`
+//! (and with each other), for arbitrary strings and for generated patterns close to the grammar.
 
 use logbook_filter::FilterPattern;
 use proptest::prelude::*;
@@ -10,6 +10,14 @@ fn check(pattern: &str, messages: &[String]) {
         let matched = p.matches(m);
         let extracted = p.extract(m);
         assert_eq!(matched, extracted.is_some(), "pattern {pattern:?} message {m:?}");
+        // What a metric filter reads (`fields`, in place) is what TestMetricFilter reports.
+        let fields = p.fields(m);
+        assert_eq!(matched, fields.is_some(), "pattern {pattern:?} message {m:?}");
+        if let (Some(extracted), Some(fields)) = (&extracted, &fields) {
+            for (k, v) in extracted {
+                assert_eq!(fields.get(k).as_deref(), Some(v.as_str()), "pattern {pattern:?} message {m:?} {k}");
+            }
+        }
     }
     for v in ["$1", "$.a", "$a", "$", "", "1"] {
         let _ = p.can_produce(v);
