@@ -32,3 +32,24 @@ fn references_resolve_as_metric_filters_read_them() {
         assert_eq!(got, want, "{pattern} / {message} / {reference}");
     }
 }
+
+#[test]
+fn numbered_references_agree_with_test_metric_filter() {
+    // Every key TestMetricFilter reports reads back the same through `fields`, for patterns
+    // with ellipses and unnamed fields (a repeated name is refused when parsed).
+    let cases: &[(&str, &str)] = &[
+        ("[a, ..., b]", "1 2 3 4"),
+        ("[a, , b]", "1 2 3"),
+        ("[..., last]", "x y z"),
+        ("[ip, ..., status=2*, size]", r#"1.2.3.4 - "GET /" [10/Oct] 200 512"#),
+    ];
+    for (pattern, message) in cases {
+        let p = FilterPattern::parse(pattern).unwrap();
+        let extracted = p.extract(message).unwrap();
+        let fields = p.fields(message).unwrap();
+        for (k, v) in &extracted {
+            assert_eq!(fields.get(k).as_deref(), Some(v.as_str()), "{pattern} / {message} / {k}");
+        }
+    }
+    assert!(FilterPattern::parse("[a, a]").is_err());
+}
