@@ -373,7 +373,7 @@ pub(crate) struct Placed<'p, 'm> {
 }
 
 impl<'m> Placed<'_, 'm> {
-    /// `$name` (the last field of that name, as `extract` keeps it) or `$N` (an unnamed field
+    /// `$name` (names are unique in a pattern) or `$N` (an unnamed field
     /// or one an ellipsis absorbed, 1-based), as [`Delimited::extract`] reports them.
     pub(crate) fn get(&self, reference: &str) -> Option<&'m str> {
         let key = reference.trim().strip_prefix('$')?;
