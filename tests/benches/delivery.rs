@@ -9,19 +9,16 @@
 //! writers, default 10)
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_kinesis::types::ShardIteratorType;
-use lambda_http::Request;
-use logbook_auth::{Auth, KeySource, Mode};
 use logbook_fanout::{Backoff, Fanout};
-use logbook_local_streams::{Feeder, Start};
 use logbook_model::TokenCodec;
-use logbook_protocol::pipeline::{Dispatch, NoAudit, handle};
 use logbook_storage::Meter;
-use logbook_tests::{access_line, lambda_request as request, new_account, store};
+use logbook_tests::bench::{call, feed_fanout, percentile, sixteen_writers};
+use logbook_tests::{lambda_request as request, new_account, store};
 use serde_json::{Value, json};
 
 const WRU_DOLLARS: f64 = 0.625 / 1e6;
@@ -30,17 +27,6 @@ const GB: f64 = 1024.0 * 1024.0 * 1024.0;
 /// Lambda on arm64: $0.20 per million requests, $0.0000133334 per GB-second.
 const LAMBDA_REQUEST: f64 = 0.20 / 1e6;
 const LAMBDA_GB_SECOND: f64 = 0.000_013_333_4;
-
-async fn call<D: Dispatch>(group: &D, req: Request) -> Value {
-    let resp = handle(group, &Auth::new(Mode::Off, KeySource::Chain(Vec::new())), &NoAudit, req).await;
-    let v: Value = serde_json::from_slice(resp.body().as_ref()).unwrap_or_default();
-    assert!(resp.status().is_success(), "{v}");
-    v
-}
-
-fn percentile(v: &[f64], p: f64) -> f64 {
-    v[((v.len() as f64 * p) as usize).min(v.len() - 1)]
-}
 
 /// Reads a Kinesis stream from its start for as long as `run` is set, noting when each event
 /// (by its message) first arrived.
@@ -77,47 +63,6 @@ async fn consume(name: String, seen: Arc<Mutex<HashMap<String, Instant>>>, run: 
     }
 }
 
-/// The ingest bench's 16 writers (100 × ~200-byte batches, one stream each) into `group` for
-/// `secs`: (events, bytes of message text, seconds taken).
-async fn write_for(
-    events: Arc<logbook_log_events::LogEvents>,
-    account: &str,
-    group: &'static str,
-    secs: u64,
-) -> (u64, f64, f64) {
-    let put_count = Arc::new(AtomicU64::new(0));
-    let raw_bytes = Arc::new(AtomicU64::new(0));
-    let start = Instant::now();
-    let stop = start + Duration::from_secs(secs);
-    let mut writers = Vec::new();
-    for w in 0..16u64 {
-        let (events, put_count, raw_bytes, account) =
-            (events.clone(), put_count.clone(), raw_bytes.clone(), account.to_owned());
-        writers.push(tokio::spawn(async move {
-            let mut b = 0u64;
-            while Instant::now() < stop {
-                let now = logbook_storage::now_millis();
-                let batch: Vec<Value> = (0..100u64)
-                    .map(|i| {
-                        let text = access_line(w * 1_000_000 + b * 100 + i, 180);
-                        json!({ "timestamp": now + (i / 10) as i64, "message": format!("t {w} {b} {i} {text}") })
-                    })
-                    .collect();
-                let raw: usize = batch.iter().map(|e| e["message"].as_str().unwrap().len()).sum();
-                let body = json!({ "logGroupName": group, "logStreamName": format!("w{w}"), "logEvents": batch });
-                call(&*events, request(&account, "Logs_20140328.PutLogEvents", body.to_string())).await;
-                put_count.fetch_add(100, Ordering::Relaxed);
-                raw_bytes.fetch_add(raw as u64, Ordering::Relaxed);
-                b += 1;
-            }
-        }));
-    }
-    for w in writers {
-        w.await.unwrap();
-    }
-    (put_count.load(Ordering::Relaxed), raw_bytes.load(Ordering::Relaxed) as f64, start.elapsed().as_secs_f64())
-}
-
 #[tokio::main]
 async fn main() {
     let n: usize = std::env::var("DELIVERY_BENCH_N").ok().and_then(|s| s.parse().ok()).unwrap_or(200);
@@ -131,7 +76,6 @@ async fn main() {
     let streams = logbook_log_streams::LogStreams { store: store(), tokens: tokens.clone() };
     let subs = logbook_subscriptions::Subscriptions { store: store(), tokens, targets: logbook_tests::targets(None) };
     let account = new_account();
-    let table = store().table().to_owned();
     let kname = format!("bench-{account}");
     aws_sdk_kinesis::Client::new(&logbook_tests::aws_config())
         .create_stream()
@@ -166,28 +110,7 @@ async fn main() {
         backoff: Backoff::DEPLOYED,
         scope: Some(account.clone()),
     });
-    let invocations = Arc::new(AtomicU64::new(0));
-    let busy_micros = Arc::new(AtomicU64::new(0));
-    let mut feeder =
-        Feeder::new(&logbook_tests::dynamodb_endpoint(), &table, None, Start::Latest, Some(account.clone()))
-            .await
-            .unwrap();
-    {
-        let (fanout, invocations, busy) = (fanout.clone(), invocations.clone(), busy_micros.clone());
-        tokio::spawn(async move {
-            let sink = move |event: Value| {
-                let (fanout, invocations, busy) = (fanout.clone(), invocations.clone(), busy.clone());
-                async move {
-                    let t = Instant::now();
-                    let out = fanout.handle(&event).await;
-                    invocations.fetch_add(1, Ordering::Relaxed);
-                    busy.fetch_add(t.elapsed().as_micros() as u64, Ordering::Relaxed);
-                    Ok::<Value, String>(out)
-                }
-            };
-            feeder.run(sink, Duration::from_millis(20)).await;
-        });
-    }
+    let fan = feed_fanout(fanout.clone(), &account).await;
     let seen: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let run = Arc::new(AtomicBool::new(true));
     tokio::spawn(consume(kname.clone(), seen.clone(), run.clone()));
@@ -225,16 +148,15 @@ async fn main() {
     // The same writes to a group without filters first: what marking chunks for the fan-out adds.
     let events = Arc::new(events);
     write_meter.reset();
-    let (_, plain_raw, _) = write_for(events.clone(), &account, "plain", secs).await;
+    let (_, plain_raw, _) = sixteen_writers(events.clone(), &account, "plain", secs).await;
     let wru_plain = write_meter.write_units();
 
     // Throughput: the ingest bench's 16 writers of 100 × 200-byte batches, one stream each.
     write_meter.reset();
     read_meter.reset();
-    invocations.store(0, Ordering::Relaxed);
-    busy_micros.store(0, Ordering::Relaxed);
+    fan.reset();
     let start = Instant::now();
-    let (total, raw, ingest_secs) = write_for(events.clone(), &account, "subscribed", secs).await;
+    let (total, raw, ingest_secs) = sixteen_writers(events.clone(), &account, "subscribed", secs).await;
     let stop = Instant::now();
     let wru_subscribed = write_meter.write_units();
     let count_throughput = || seen.lock().unwrap().keys().filter(|m| m.starts_with("t ")).count() as u64;
@@ -250,8 +172,8 @@ async fn main() {
     let delivered = count_throughput();
     let lag = caught_up_at.saturating_duration_since(stop).as_secs_f64();
     let rru = read_meter.read_units();
-    let inv = invocations.load(Ordering::Relaxed) as f64;
-    let busy = busy_micros.load(Ordering::Relaxed) as f64 / 1e6;
+    let inv = fan.invocations.load(Ordering::Relaxed) as f64;
+    let busy = fan.busy_micros.load(Ordering::Relaxed) as f64 / 1e6;
     println!(
         "Throughput, 16 writers of 100 × ~200-byte batches for {secs} s: {total} events ingested ({:.0} events/s); \
          {delivered} delivered, the last {:.1} s after the writers stopped ({:.0} events/s delivered over the whole run)\n",

@@ -13,17 +13,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use lambda_http::Request;
-use logbook_auth::{Auth, KeySource, Mode};
 use logbook_delivery::cloudwatch::CloudWatch;
 use logbook_fanout::{Backoff, Fanout};
-use logbook_local_streams::{Feeder, Start};
 use logbook_maintenance::publish::{Published, Publisher};
 use logbook_model::TokenCodec;
 use logbook_model::datapoints::{Bucket, Evaluator, MINUTE_MS};
 use logbook_model::metric::{MetricFilter, MetricTransformation};
-use logbook_protocol::pipeline::{Dispatch, NoAudit, handle};
 use logbook_storage::Meter;
+use logbook_tests::bench::{call, feed_fanout, percentile, sixteen_writers};
 use logbook_tests::{access_line, lambda_request as request, new_account, store};
 use serde_json::{Value, json};
 
@@ -36,19 +33,6 @@ const PUT_METRIC_DATA: f64 = 0.01 / 1e3;
 const LAMBDA_REQUEST: f64 = 0.20 / 1e6;
 const LAMBDA_GB_SECOND: f64 = 0.000_013_333_4;
 
-async fn call<D: Dispatch>(group: &D, req: Request) -> Value {
-    let resp = handle(group, &Auth::new(Mode::Off, KeySource::Chain(Vec::new())), &NoAudit, req).await;
-    let v: Value = serde_json::from_slice(resp.body().as_ref()).unwrap_or_default();
-    assert!(resp.status().is_success(), "{v}");
-    v
-}
-
-fn percentile(v: &[f64], p: f64) -> f64 {
-    v[((v.len() as f64 * p) as usize).min(v.len() - 1)]
-}
-
-/// Ten filters of the kinds people write, over the bench's access lines ("t w b i <line>"):
-/// terms, a regex, space-delimited ones with a numeric value and dimensions, and a JSON one.
 /// (name, pattern, value, dimension).
 type Spec = (String, String, String, Option<(String, String)>);
 
@@ -105,44 +89,15 @@ fn evaluate_rate(filters: &[MetricFilter], events: &[(i64, i64, String)]) -> f64
     events.len() as f64 / best
 }
 
-/// The delivery bench's 16 writers (100 × ~200-byte batches, one stream each) into `group` for
-/// `secs`: (events, bytes of message text).
-async fn write_for(
-    events: Arc<logbook_log_events::LogEvents>,
-    account: &str,
-    group: &'static str,
-    secs: u64,
-) -> (u64, f64) {
-    let put_count = Arc::new(AtomicU64::new(0));
-    let raw_bytes = Arc::new(AtomicU64::new(0));
-    let stop = Instant::now() + Duration::from_secs(secs);
-    let mut writers = Vec::new();
-    for w in 0..16u64 {
-        let (events, put_count, raw_bytes, account) =
-            (events.clone(), put_count.clone(), raw_bytes.clone(), account.to_owned());
-        writers.push(tokio::spawn(async move {
-            let mut b = 0u64;
-            while Instant::now() < stop {
-                let now = logbook_storage::now_millis();
-                let batch: Vec<Value> = (0..100u64)
-                    .map(|i| {
-                        let text = access_line(w * 1_000_000 + b * 100 + i, 180);
-                        json!({ "timestamp": now + (i / 10) as i64, "message": format!("t {w} {b} {i} {text}") })
-                    })
-                    .collect();
-                let raw: usize = batch.iter().map(|e| e["message"].as_str().unwrap().len()).sum();
-                let body = json!({ "logGroupName": group, "logStreamName": format!("w{w}"), "logEvents": batch });
-                call(&*events, request(&account, "Logs_20140328.PutLogEvents", body.to_string())).await;
-                put_count.fetch_add(100, Ordering::Relaxed);
-                raw_bytes.fetch_add(raw as u64, Ordering::Relaxed);
-                b += 1;
-            }
-        }));
+/// The worker's publisher against the local CloudWatch, its table use metered.
+fn publisher(meter: &Arc<Meter>) -> Publisher {
+    Publisher {
+        store: store().with_meter(meter.clone()),
+        cloudwatch: CloudWatch::at(&logbook_tests::aws_config(), Some(logbook_tests::s3_endpoint())),
+        recover_after: Duration::from_secs(5),
+        lease: Duration::from_secs(60),
+        crash: None,
     }
-    for w in writers {
-        w.await.unwrap();
-    }
-    (put_count.load(Ordering::Relaxed), raw_bytes.load(Ordering::Relaxed) as f64)
 }
 
 #[tokio::main]
@@ -207,7 +162,6 @@ async fn main() {
     let groups = logbook_log_groups::LogGroups { store: store(), tokens: tokens.clone() };
     let streams = logbook_log_streams::LogStreams { store: store(), tokens: tokens.clone() };
     let filters = logbook_metric_filters::MetricFilters { store: store(), tokens };
-    let table = store().table().to_owned();
     let req = |target: &str, body: Value| request(&account, &format!("Logs_20140328.{target}"), body.to_string());
     for g in ["metered", "plain", "latency"] {
         call(&groups, req("CreateLogGroup", json!({ "logGroupName": g }))).await;
@@ -237,41 +191,14 @@ async fn main() {
         backoff: Backoff::DEPLOYED,
         scope: Some(account.clone()),
     });
-    let invocations = Arc::new(AtomicU64::new(0));
-    let busy_micros = Arc::new(AtomicU64::new(0));
-    let mut feeder =
-        Feeder::new(&logbook_tests::dynamodb_endpoint(), &table, None, Start::Latest, Some(account.clone()))
-            .await
-            .unwrap();
-    {
-        let (fanout, invocations, busy) = (fanout.clone(), invocations.clone(), busy_micros.clone());
-        tokio::spawn(async move {
-            let sink = move |event: Value| {
-                let (fanout, invocations, busy) = (fanout.clone(), invocations.clone(), busy.clone());
-                async move {
-                    let t = Instant::now();
-                    let out = fanout.handle(&event).await;
-                    invocations.fetch_add(1, Ordering::Relaxed);
-                    busy.fetch_add(t.elapsed().as_micros() as u64, Ordering::Relaxed);
-                    Ok::<Value, String>(out)
-                }
-            };
-            feeder.run(sink, Duration::from_millis(20)).await;
-        });
-    }
+    let fan = feed_fanout(fanout.clone(), &account).await;
     // The publisher, back to back (the worker's schedule is the rest of the latency).
     let published = Arc::new(std::sync::Mutex::new(Published::default()));
     let publishing = Arc::new(AtomicBool::new(true));
     let publisher_busy = Arc::new(AtomicU64::new(0));
     {
         let (published, publishing, busy) = (published.clone(), publishing.clone(), publisher_busy.clone());
-        let p = Publisher {
-            store: store().with_meter(publish_meter.clone()),
-            cloudwatch: CloudWatch::at(&logbook_tests::aws_config(), Some(logbook_tests::s3_endpoint())),
-            recover_after: Duration::from_secs(5),
-            lease: Duration::from_secs(60),
-            crash: None,
-        };
+        let p = publisher(&publish_meter);
         tokio::spawn(async move {
             while publishing.load(Ordering::Relaxed) {
                 let t = Instant::now();
@@ -324,15 +251,14 @@ async fn main() {
     publishing.store(false, Ordering::Relaxed);
     let events = Arc::new(events);
     write_meter.reset();
-    let (_, plain_raw) = write_for(events.clone(), &account, "plain", secs).await;
+    let (_, plain_raw, _) = sixteen_writers(events.clone(), &account, "plain", secs).await;
     let wru_plain = write_meter.write_units();
     write_meter.reset();
     fanout_meter.reset();
     publish_meter.reset();
-    invocations.store(0, Ordering::Relaxed);
-    busy_micros.store(0, Ordering::Relaxed);
+    fan.reset();
     publisher_busy.store(0, Ordering::Relaxed);
-    let (total, raw) = write_for(events.clone(), &account, "metered", secs).await;
+    let (total, raw, _) = sixteen_writers(events.clone(), &account, "metered", secs).await;
     let wru_metered = write_meter.write_units();
     // The fan-out catches up (its deltas stop growing), then one publisher run.
     let mut last = usize::MAX;
@@ -344,13 +270,7 @@ async fn main() {
         }
         last = pending;
     }
-    let p = Publisher {
-        store: store().with_meter(publish_meter.clone()),
-        cloudwatch: CloudWatch::at(&logbook_tests::aws_config(), Some(logbook_tests::s3_endpoint())),
-        recover_after: Duration::from_secs(5),
-        lease: Duration::from_secs(60),
-        crash: None,
-    };
+    let p = publisher(&publish_meter);
     let t = Instant::now();
     let p = p.run(Instant::now() + Duration::from_secs(300)).await.unwrap();
     publisher_busy.fetch_add(t.elapsed().as_micros() as u64, Ordering::Relaxed);
@@ -361,8 +281,8 @@ async fn main() {
     let wru_pub = per_gb(publish_meter.write_units());
     let rru_pub = per_gb(publish_meter.read_units());
     let calls = per_gb(p.calls as f64);
-    let inv = per_gb(invocations.load(Ordering::Relaxed) as f64);
-    let busy = per_gb(busy_micros.load(Ordering::Relaxed) as f64 / 1e6);
+    let inv = per_gb(fan.invocations.load(Ordering::Relaxed) as f64);
+    let busy = per_gb(fan.busy_micros.load(Ordering::Relaxed) as f64 / 1e6);
     let lambda = inv * LAMBDA_REQUEST + busy * 0.5 * LAMBDA_GB_SECOND;
     let pub_busy = per_gb(publisher_busy.load(Ordering::Relaxed) as f64 / 1e6);
     let ingest_added = (wru_metered / raw - wru_plain / plain_raw) * GB;

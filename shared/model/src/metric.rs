@@ -5,7 +5,7 @@ use logbook_protocol::ApiError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::validate::{Violations, is_stream_name};
+use crate::validate::Violations;
 
 pub const MAX_FILTERS_PER_GROUP: i64 = 100;
 pub const FILTER_MISSING: &str = "The specified metric filter does not exist.";
@@ -103,7 +103,7 @@ impl PutMetricFilterRequest {
         let group = v.required("logGroupName", self.log_group_name.as_deref());
         v.group_name("logGroupName", group);
         let name = v.required("filterName", self.filter_name.as_deref());
-        filter_name(&mut v, "filterName", name);
+        v.resource_name("filterName", name);
         let pattern = v.required("filterPattern", self.filter_pattern.as_deref());
         v.length("filterPattern", pattern, 0, MAX_PATTERN_CHARS);
         let transformations = self.metric_transformations.unwrap_or_default();
@@ -173,11 +173,6 @@ impl PutMetricFilterRequest {
     }
 }
 
-fn filter_name(v: &mut Violations, member: &str, value: Option<&str>) {
-    v.length(member, value, 1, 512);
-    v.pattern(member, value, is_stream_name, crate::validate::STREAM_NAME_PATTERN);
-}
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeleteMetricFilterRequest {
@@ -191,7 +186,7 @@ impl DeleteMetricFilterRequest {
         let group = v.required("logGroupName", self.log_group_name.as_deref());
         v.group_name("logGroupName", group);
         let name = v.required("filterName", self.filter_name.as_deref());
-        filter_name(&mut v, "filterName", name);
+        v.resource_name("filterName", name);
         v.finish()?;
         Ok((self.log_group_name.unwrap_or_default(), self.filter_name.unwrap_or_default()))
     }
@@ -221,7 +216,7 @@ impl DescribeMetricFiltersRequest {
     pub fn validate(self) -> Result<DescribeMetricFilters, ApiError> {
         let mut v = Violations::new();
         v.group_name("logGroupName", self.log_group_name.as_deref());
-        filter_name(&mut v, "filterNamePrefix", self.filter_name_prefix.as_deref());
+        v.resource_name("filterNamePrefix", self.filter_name_prefix.as_deref());
         v.length("nextToken", self.next_token.as_deref(), 1, usize::MAX);
         v.range("limit", self.limit, 1, 50);
         v.length("metricName", self.metric_name.as_deref(), 0, 255);

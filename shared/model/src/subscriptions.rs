@@ -7,7 +7,7 @@ use logbook_protocol::{ApiError, ErrorCode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::validate::{Violations, is_stream_name};
+use crate::validate::Violations;
 
 /// Subscription filters per log group (the 1.9.42 text says one; today's AWS allows two).
 pub const MAX_SUBSCRIPTION_FILTERS: i64 = 2;
@@ -96,11 +96,6 @@ impl TargetArn {
     }
 }
 
-fn filter_name(v: &mut Violations, member: &str, value: Option<&str>) {
-    v.length(member, value, 1, 512);
-    v.pattern(member, value, is_stream_name, crate::validate::STREAM_NAME_PATTERN);
-}
-
 /// A subscription filter as stored and as DescribeSubscriptionFilters shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -134,7 +129,7 @@ impl PutSubscriptionFilterRequest {
         let group = v.required("logGroupName", self.log_group_name.as_deref());
         v.group_name("logGroupName", group);
         let name = v.required("filterName", self.filter_name.as_deref());
-        filter_name(&mut v, "filterName", name);
+        v.resource_name("filterName", name);
         let pattern = v.required("filterPattern", self.filter_pattern.as_deref());
         v.length("filterPattern", pattern, 0, logbook_filter::MAX_PATTERN_CHARS);
         let dest = v.required("destinationArn", self.destination_arn.as_deref());
@@ -191,24 +186,8 @@ impl PutSubscriptionFilterRequest {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DeleteSubscriptionFilterRequest {
-    pub log_group_name: Option<String>,
-    pub filter_name: Option<String>,
-}
-
-impl DeleteSubscriptionFilterRequest {
-    pub fn validate(self) -> Result<(String, String), ApiError> {
-        let mut v = Violations::new();
-        let group = v.required("logGroupName", self.log_group_name.as_deref());
-        v.group_name("logGroupName", group);
-        let name = v.required("filterName", self.filter_name.as_deref());
-        filter_name(&mut v, "filterName", name);
-        v.finish()?;
-        Ok((self.log_group_name.unwrap_or_default(), self.filter_name.unwrap_or_default()))
-    }
-}
+/// DeleteSubscriptionFilter takes what DeleteMetricFilter takes (a group and a filter name).
+pub use crate::metric::DeleteMetricFilterRequest as DeleteSubscriptionFilterRequest;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -231,7 +210,7 @@ impl DescribeSubscriptionFiltersRequest {
         let mut v = Violations::new();
         let group = v.required("logGroupName", self.log_group_name.as_deref());
         v.group_name("logGroupName", group);
-        filter_name(&mut v, "filterNamePrefix", self.filter_name_prefix.as_deref());
+        v.resource_name("filterNamePrefix", self.filter_name_prefix.as_deref());
         v.length("nextToken", self.next_token.as_deref(), 1, usize::MAX);
         v.range("limit", self.limit, 1, 50);
         v.finish()?;
@@ -275,7 +254,7 @@ impl PutDestinationRequest {
     pub fn validate(self) -> Result<(String, String, String, TargetArn), ApiError> {
         let mut v = Violations::new();
         let name = v.required("destinationName", self.destination_name.as_deref());
-        filter_name(&mut v, "destinationName", name);
+        v.resource_name("destinationName", name);
         let target = v.required("targetArn", self.target_arn.as_deref());
         v.length("targetArn", target, 1, 2048);
         let role = v.required("roleArn", self.role_arn.as_deref());
@@ -304,7 +283,7 @@ impl PutDestinationPolicyRequest {
     pub fn validate(self) -> Result<(String, String), ApiError> {
         let mut v = Violations::new();
         let name = v.required("destinationName", self.destination_name.as_deref());
-        filter_name(&mut v, "destinationName", name);
+        v.resource_name("destinationName", name);
         let policy = v.required("accessPolicy", self.access_policy.as_deref());
         v.length("accessPolicy", policy, 1, MAX_ACCESS_POLICY);
         v.finish()?;
@@ -326,7 +305,7 @@ impl DestinationNameRequest {
     pub fn validate(self) -> Result<String, ApiError> {
         let mut v = Violations::new();
         let name = v.required("destinationName", self.destination_name.as_deref());
-        filter_name(&mut v, "destinationName", name);
+        v.resource_name("destinationName", name);
         v.finish()?;
         Ok(self.destination_name.unwrap_or_default())
     }
@@ -351,7 +330,7 @@ pub struct DescribeDestinations {
 impl DescribeDestinationsRequest {
     pub fn validate(self) -> Result<DescribeDestinations, ApiError> {
         let mut v = Violations::new();
-        filter_name(&mut v, "DestinationNamePrefix", self.destination_name_prefix.as_deref());
+        v.resource_name("DestinationNamePrefix", self.destination_name_prefix.as_deref());
         v.length("nextToken", self.next_token.as_deref(), 1, usize::MAX);
         v.range("limit", self.limit, 1, 50);
         v.finish()?;

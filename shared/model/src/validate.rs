@@ -120,6 +120,12 @@ impl Violations {
             self.name_too_long = true;
             return;
         }
+        self.resource_name(member, value);
+    }
+
+    /// A filter's, destination's or other resource's name (or prefix), with the stream-name rule
+    /// AWS's model gives them: 1–512 characters, no `:` or `*`.
+    pub fn resource_name(&mut self, member: &str, value: Option<&str>) {
         self.length(member, value, 1, NAME_MAX);
         self.pattern(member, value, is_stream_name, STREAM_NAME_PATTERN);
     }

@@ -238,7 +238,6 @@ const HASH_TAIL: usize = 33;
 /// names that share that long a prefix sort by hash among themselves. The name itself is kept
 /// whole in the item, so nothing returned is cut.
 pub fn name_part(name: &str, budget: usize) -> std::borrow::Cow<'_, str> {
-    use sha2::Digest;
     if name.len() <= budget {
         return std::borrow::Cow::Borrowed(name);
     }
@@ -246,9 +245,7 @@ pub fn name_part(name: &str, budget: usize) -> std::borrow::Cow<'_, str> {
     while !name.is_char_boundary(cut) {
         cut -= 1;
     }
-    let digest = sha2::Sha256::digest(name.as_bytes());
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    std::borrow::Cow::Owned(format!("{}:{hex}", &name[..cut]))
+    std::borrow::Cow::Owned(format!("{}:{}", &name[..cut], digest(name)))
 }
 
 /// A prefix to look for with `begins_with` over keys made by [`name_part`] with `budget`, and
@@ -264,6 +261,12 @@ pub fn prefix_part(prefix: &str, budget: usize) -> (&str, bool) {
         cut -= 1;
     }
     (&prefix[..cut], true)
+}
+
+/// 32 hex digits of a SHA-256 of `text`: fixed-size key parts for things of any length.
+fn digest(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The latest time a key can hold in its 13 digits (year 2286); earlier than the epoch is 0.
@@ -419,12 +422,6 @@ pub fn work_prefix(id: &Identity) -> String {
 /// them all with one query, as the worker finds jobs. At most one write per log stream and
 /// fan-out batch, far below one partition's 1,000 writes/s.
 pub const METRICS_PENDING: &str = "metrics#pending";
-
-/// A 32-hex-digit SHA-256 of `text`: fixed-size keys for things of any length.
-fn digest(text: &str) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(text.as_bytes())[..16].iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// A table stream sequence number as a key part: left-padded to 40 digits, so that keys and
 /// conditions compare them as numbers.

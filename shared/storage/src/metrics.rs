@@ -103,9 +103,8 @@ impl Store {
         let t = self.db();
         let id = ulid::Ulid::new().to_string();
         let mut items = Vec::new();
-        for (i, part) in split(delta)?.iter().enumerate() {
-            let json = serde_json::to_vec(part).map_err(crate::table::internal)?;
-            let packed = zstd::bulk::compress(&json, ZSTD_LEVEL).map_err(ApiError::internal)?;
+        for (i, json) in parts(delta)?.iter().enumerate() {
+            let packed = zstd::bulk::compress(json, ZSTD_LEVEL).map_err(ApiError::internal)?;
             let mut item = keys::metric_delta(&id, i).item();
             item.extend([Kind::MetricDelta.attribute()]);
             item.insert(DELTA.into(), AttributeValue::B(Blob::new(packed)));
@@ -298,32 +297,54 @@ pub fn bucket_text(b: &Bucket) -> String {
     serde_json::to_string(b).unwrap_or_default()
 }
 
-/// A delta cut into parts that each fit an item.
-fn split(delta: &Delta) -> Result<Vec<Delta>, ApiError> {
-    let mut parts: Vec<Delta> = Vec::new();
-    let mut current = Delta::default();
-    let mut size = 0;
-    // Deltas are small (a datapoint per filter, minute and dimension value); many distinct
-    // dimension values fill several items.
-    let mut room = |len: usize, current: &mut Delta, parts: &mut Vec<Delta>| {
-        if size + len > DELTA_BYTES && !current.is_empty() {
-            parts.push(std::mem::take(current));
-            size = 0;
+/// A delta as the JSON of one or more parts, each at most [`DELTA_BYTES`]: one part almost always
+/// (a datapoint per filter, minute and dimension value); halved until the parts fit when many
+/// distinct dimension values make it large.
+fn parts(delta: &Delta) -> Result<Vec<Vec<u8>>, ApiError> {
+    let whole = serde_json::to_vec(delta).map_err(crate::table::internal)?;
+    if whole.len() <= DELTA_BYTES || delta.stats.len() + delta.seen.len() <= 1 {
+        return Ok(vec![whole]);
+    }
+    // The first half of the entries (stats, then seen): each half is non-empty.
+    let half = (delta.stats.len() + delta.seen.len()) / 2;
+    let s = half.min(delta.stats.len());
+    let q = half - s;
+    let first = Delta { stats: delta.stats[..s].to_vec(), seen: delta.seen[..q].to_vec() };
+    let second = Delta { stats: delta.stats[s..].to_vec(), seen: delta.seen[q..].to_vec() };
+    let mut out = parts(&first)?;
+    out.extend(parts(&second)?);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use logbook_model::datapoints::Seen;
+
+    #[test]
+    fn large_deltas_are_cut_into_parts_that_fit() {
+        let bucket = |i: usize| Bucket {
+            namespace: "NS".into(),
+            metric: "m".into(),
+            dimensions: vec![("Id".into(), format!("{i:0>900}"))],
+            unit: None,
+            minute: 0,
+        };
+        let seen = |i: usize| Seen { filter: format!("f{i}"), bucket: bucket(i), default: 0.0, matched: false };
+        for (stats, seens) in [(0, 0), (1, 1), (1, 0), (1_000, 0), (400, 400), (0, 700)] {
+            let delta = Delta {
+                stats: (0..stats).map(|i| (bucket(i), Stat::one(1.0))).collect(),
+                seen: (0..seens).map(seen).collect(),
+            };
+            let parts = parts(&delta).unwrap();
+            assert!(parts.iter().all(|p| p.len() <= DELTA_BYTES), "{stats} {seens}");
+            let mut back = Delta::default();
+            for p in &parts {
+                let d: Delta = serde_json::from_slice(p).unwrap();
+                back.stats.extend(d.stats);
+                back.seen.extend(d.seen);
+            }
+            assert_eq!(back, delta, "{stats} {seens}: every entry once, in order");
         }
-        size += len;
-    };
-    for (b, st) in &delta.stats {
-        let len = serde_json::to_string(&(b, st)).map_err(crate::table::internal)?.len();
-        room(len, &mut current, &mut parts);
-        current.stats.push((b.clone(), *st));
     }
-    for seen in &delta.seen {
-        let len = serde_json::to_string(seen).map_err(crate::table::internal)?.len();
-        room(len, &mut current, &mut parts);
-        current.seen.push(seen.clone());
-    }
-    if !current.is_empty() {
-        parts.push(current);
-    }
-    Ok(parts)
 }
