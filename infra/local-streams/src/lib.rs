@@ -7,19 +7,17 @@
 //! `batchItemFailures`) is retried from its first failed record with growing delays, as the
 //! mapping retries.
 //!
-//! The stream API is spoken as raw JSON (signed with SigV4): a stream record's JSON is exactly
-//! what Lambda passes a function, so records go to the fan-out as they came.
+//! The stream API is spoken as raw JSON (signed with SigV4, through the same client CloudWatch
+//! metrics use): a stream record's JSON is exactly what Lambda passes a function, so records go
+//! to the fan-out as they came.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use logbook_delivery::json_api::JsonApi;
 use serde_json::{Value, json};
 
 /// Records per GetRecords call (the mapping's default batch size).
@@ -35,52 +33,11 @@ pub enum Start {
 }
 
 /// The DynamoDB (and DynamoDB Streams) JSON API of one endpoint.
-struct Api {
-    endpoint: String,
-    region: String,
-    key: String,
-    secret: String,
-    http: Client<HttpConnector, Full<Bytes>>,
-}
+struct Api(JsonApi);
 
 impl Api {
     async fn call(&self, target: &str, body: Value) -> Result<Value, String> {
-        use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-        let body = body.to_string();
-        let host = self.endpoint.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/');
-        let headers = [
-            ("host".to_owned(), host.to_owned()),
-            ("content-type".to_owned(), "application/x-amz-json-1.0".to_owned()),
-            ("x-amz-target".to_owned(), target.to_owned()),
-        ];
-        let identity = aws_credential_types::Credentials::new(&self.key, &self.secret, None, None, "local").into();
-        let params = aws_sigv4::sign::v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name("dynamodb")
-            .time(std::time::SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|e| e.to_string())?
-            .into();
-        let url = format!("{}/", self.endpoint.trim_end_matches('/'));
-        let signable = SignableRequest::new(
-            "POST",
-            &url,
-            headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            SignableBody::Bytes(body.as_bytes()),
-        )
-        .map_err(|e| e.to_string())?;
-        let (instructions, _) = sign(signable, &params).map_err(|e| e.to_string())?.into_parts();
-        let mut req = hyper::Request::post(&url);
-        for (k, v) in headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain(instructions.headers()) {
-            req = req.header(k, v);
-        }
-        let req = req.body(Full::new(Bytes::from(body))).map_err(|e| e.to_string())?;
-        let answer = self.http.request(req).await.map_err(|e| format!("{target}: {e}"))?;
-        let status = answer.status();
-        let bytes = answer.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
-        let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let (status, v) = self.0.call(target, &body).await.map_err(|e| format!("{target}: {e}"))?;
         if !status.is_success() {
             return Err(format!("{target}: {status} {v}"));
         }
@@ -122,13 +79,19 @@ impl Feeder {
         scope: Option<String>,
     ) -> Result<Feeder, String> {
         let env = |k: &str, d: &str| std::env::var(k).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| d.to_owned());
-        let api = Api {
-            endpoint: endpoint.to_owned(),
-            region: env("AWS_REGION", "us-east-1"),
-            key: env("AWS_ACCESS_KEY_ID", "local"),
-            secret: env("AWS_SECRET_ACCESS_KEY", "local"),
-            http: Client::builder(TokioExecutor::new()).build(HttpConnector::new()),
-        };
+        let credentials = aws_credential_types::Credentials::new(
+            env("AWS_ACCESS_KEY_ID", "local"),
+            env("AWS_SECRET_ACCESS_KEY", "local"),
+            None,
+            None,
+            "local",
+        );
+        let api = Api(JsonApi::new(
+            endpoint,
+            &env("AWS_REGION", "us-east-1"),
+            "dynamodb",
+            SharedCredentialsProvider::new(credentials),
+        ));
         let described = api.call("DynamoDB_20120810.DescribeTable", json!({ "TableName": table })).await?;
         let stream_arn = described["Table"]["LatestStreamArn"]
             .as_str()

@@ -1,22 +1,14 @@
-//! CloudWatch metrics, spoken as AWS JSON 1.0 (`X-Amz-Target: GraniteServiceVersion20100801.*`).
-//!
-//! Why not aws-sdk-cloudwatch: the crate speaks only Smithy RPC v2 CBOR (`/service/…/operation/…`),
-//! which moto's server, the local stand-in for CloudWatch, answers with 404. CloudWatch itself
-//! takes three protocols (CBOR, JSON 1.0 and Query); JSON 1.0 is the one both AWS and moto serve,
-//! so Logbook sends the two calls it needs that way: signed by AWS's own signer (aws-sigv4) with
-//! the function's credentials (aws-config's provider chain), over rustls (hyper-rustls, already
-//! in the build through the SDKs). One code path, deployed and local.
+//! CloudWatch metrics, spoken as AWS JSON 1.0 (`X-Amz-Target: GraniteServiceVersion20100801.*`)
+//! through [`JsonApi`]: aws-sdk-cloudwatch speaks only Smithy RPC v2 CBOR
+//! (`/service/…/operation/…`), which moto's server, the local stand-in for CloudWatch, answers
+//! with 404. CloudWatch itself takes three protocols (CBOR, JSON 1.0 and Query); JSON 1.0 is one
+//! both AWS and moto serve. One code path, deployed and local.
 
-use std::time::{Duration, SystemTime};
-
-use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use aws_credential_types::provider::SharedCredentialsProvider;
 use logbook_model::datapoints::{Bucket, Stat};
 use serde_json::{Value, json};
+
+use crate::json_api::JsonApi;
 
 /// Why a call did not go through.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,14 +30,8 @@ impl std::fmt::Display for CallError {
     }
 }
 
-type Https = hyper_rustls::HttpsConnector<HttpConnector>;
-
 pub struct CloudWatch {
-    endpoint: String,
-    region: String,
-    credentials: SharedCredentialsProvider,
-    http: Client<Https, Full<Bytes>>,
-    timeout: Duration,
+    api: JsonApi,
 }
 
 /// A datapoint's time: CloudWatch's JSON protocols take epoch seconds.
@@ -65,30 +51,10 @@ impl CloudWatch {
     pub fn at(config: &aws_config::SdkConfig, endpoint: Option<String>) -> CloudWatch {
         let region = config.region().map_or_else(|| "us-east-1".to_owned(), |r| r.to_string());
         let endpoint = endpoint.unwrap_or_else(|| format!("https://monitoring.{region}.amazonaws.com"));
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
-            .unwrap_or_else(|_| {
-                // No system roots (a bare container): plain HTTP endpoints still work.
-                hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(
-                    rustls::ClientConfig::builder_with_provider(rustls::crypto::aws_lc_rs::default_provider().into())
-                        .with_safe_default_protocol_versions()
-                        .expect("aws-lc-rs supports the default protocol versions")
-                        .with_root_certificates(rustls::RootCertStore::empty())
-                        .with_no_client_auth(),
-                )
-            })
-            .https_or_http()
-            .enable_http1()
-            .build();
-        CloudWatch {
-            endpoint: endpoint.trim_end_matches('/').to_owned(),
-            region,
-            credentials: config.credentials_provider().unwrap_or_else(|| {
-                SharedCredentialsProvider::new(aws_credential_types::Credentials::new("", "", None, None, "none"))
-            }),
-            http: Client::builder(TokioExecutor::new()).build(connector),
-            timeout: Duration::from_secs(10),
-        }
+        let credentials = config.credentials_provider().unwrap_or_else(|| {
+            SharedCredentialsProvider::new(aws_credential_types::Credentials::new("", "", None, None, "none"))
+        });
+        CloudWatch { api: JsonApi::new(&endpoint, &region, "monitoring", credentials) }
     }
 
     /// PutMetricData of statistic sets, all of one namespace (at most 1,000, as AWS allows).
@@ -147,45 +113,9 @@ impl CloudWatch {
     }
 
     async fn call(&self, operation: &str, body: Value) -> Result<Value, CallError> {
-        use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-        let unsure = |e: String| CallError::Unsure(format!("{operation}: {e}"));
-        let credentials = self.credentials.provide_credentials().await.map_err(|e| unsure(e.to_string()))?;
-        let body = body.to_string();
-        let url = format!("{}/", self.endpoint);
-        let host = self.endpoint.trim_start_matches("http://").trim_start_matches("https://");
         let target = format!("GraniteServiceVersion20100801.{operation}");
-        let headers =
-            [("host", host), ("content-type", "application/x-amz-json-1.0"), ("x-amz-target", target.as_str())];
-        let identity = credentials.into();
-        let params = aws_sigv4::sign::v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name("monitoring")
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|e| unsure(e.to_string()))?
-            .into();
-        let signable =
-            SignableRequest::new("POST", &url, headers.iter().copied(), SignableBody::Bytes(body.as_bytes()))
-                .map_err(|e| unsure(e.to_string()))?;
-        let (instructions, _) = sign(signable, &params).map_err(|e| unsure(e.to_string()))?.into_parts();
-        let mut req = hyper::Request::post(&url);
-        for (k, v) in headers.iter().copied().chain(instructions.headers()) {
-            req = req.header(k, v);
-        }
-        let req = req.body(Full::new(Bytes::from(body))).map_err(|e| unsure(e.to_string()))?;
-        let answer = tokio::time::timeout(self.timeout, async {
-            let answer = self.http.request(req).await.map_err(|e| e.to_string())?;
-            let status = answer.status();
-            let bytes = answer.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
-            Ok::<_, String>((status, bytes))
-        })
-        .await
-        .map_err(|_| unsure("timed out".into()))?
-        .map_err(unsure)?;
-        let (status, bytes) = answer;
-        let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let (status, v) =
+            self.api.call(&target, &body).await.map_err(|e| CallError::Unsure(format!("{operation}: {e}")))?;
         if status.is_success() {
             return Ok(v);
         }

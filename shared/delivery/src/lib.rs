@@ -10,6 +10,7 @@
 //! deliveries at once.
 
 pub mod cloudwatch;
+pub mod json_api;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
