@@ -49,12 +49,10 @@ impl Worker {
             .ok()
             .and_then(|s| s.parse().ok())
             .map_or(SETTLE, Duration::from_secs);
-        Worker {
-            store: Store::from_env().await,
-            settle,
-            scope: None,
-            publisher: Some(publish::Publisher::from_env().await),
-        }
+        // One store (one DynamoDB client) for the jobs and the publisher.
+        let store = Store::from_env().await;
+        let publisher = Some(publish::Publisher::from_env(store.clone()).await);
+        Worker { store, settle, scope: None, publisher }
     }
 
     /// Advances every queued job until the deadline or `max_writes` item writes are spent.
