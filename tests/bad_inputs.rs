@@ -68,6 +68,12 @@ fn base(action: Action, now: i64) -> Value {
         }),
         "DeleteResourcePolicy" => json!({ "policyName": "p" }),
         "DescribeResourcePolicies" => json!({ "limit": 5 }),
+        "CreateExportTask" => json!({
+            "taskName": "t", "logGroupName": "g", "logStreamNamePrefix": "s", "from": 0, "to": now,
+            "destination": EXPORT_BUCKET, "destinationPrefix": "p",
+        }),
+        "DescribeExportTasks" => json!({ "taskId": "t", "statusCode": "RUNNING", "limit": 5 }),
+        "CancelExportTask" => json!({ "taskId": "t" }),
         other => panic!("no base request for {other}"),
     }
 }
@@ -123,6 +129,9 @@ fn send(account: &str, action: Action, body: &str) -> (u16, Value) {
     (status, v)
 }
 
+/// A bucket on the local S3, so export requests can succeed.
+const EXPORT_BUCKET: &str = "bad-inputs-exports";
+
 /// A Kinesis stream on the local AWS services, so subscription requests can succeed.
 const KINESIS: &str = "arn:aws:kinesis:us-east-1:123456789012:stream/bad-inputs";
 
@@ -131,6 +140,7 @@ fn setup(account: &str, now: i64) {
         let k = aws_sdk_kinesis::Client::new(&logbook_tests::aws_config());
         // Made once per local server: a second test finds it there.
         let _ = k.create_stream().stream_name("bad-inputs").shard_count(1).send().await;
+        let _ = logbook_tests::s3().create_bucket().bucket(EXPORT_BUCKET).send().await;
     });
     for (action, body) in [
         (Action::CreateLogGroup, json!({ "logGroupName": "g" })),

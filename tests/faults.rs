@@ -172,6 +172,7 @@ async fn the_worker_finishes_its_jobs_through_faults() {
         settle: Duration::ZERO,
         scope: Some(id.clone()),
         publisher: None,
+        exporter: None,
     };
     let mut runs = 0;
     let mut failed = 0;

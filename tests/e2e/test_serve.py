@@ -324,6 +324,43 @@ def test_metric_filters_publish_to_the_local_cloudwatch(stack):
     assert [p["Sum"] for p in json.loads(r.stdout)["Datapoints"]] == [30.0]
 
 
+def test_export_task_to_the_local_s3(stack):
+    """CreateExportTask through boto3 and the AWS CLI: the worker scripts/serve runs writes the
+    objects to moto's S3, where they are read back and compared line by line."""
+    import gzip
+    account = "300000000004"
+    c = logs(key=account)
+    aws = dict(endpoint_url=f"http://127.0.0.1:{S3_PORT}", region_name="us-east-1",
+               aws_access_key_id="local", aws_secret_access_key="local")
+    s3 = boto3.client("s3", **aws)
+    s3.create_bucket(Bucket="e2e-exports")
+    c.create_log_group(logGroupName="exported")
+    c.create_log_stream(logGroupName="exported", logStreamName="app/1")
+    now = int(time.time() * 1000)
+    events = [{"timestamp": now - 5000 + i, "message": f"line {i}"} for i in range(50)]
+    c.put_log_events(logGroupName="exported", logStreamName="app/1", logEvents=events)
+    r = subprocess.run(["aws", "logs", "create-export-task", "--log-group-name", "exported", "--from", "0",
+                        "--to", str(now), "--destination", "e2e-exports", "--destination-prefix", "e2e",
+                        "--endpoint-url", ENDPOINT],
+                       capture_output=True, text=True, env=dict(os.environ, AWS_ACCESS_KEY_ID=account,
+                                                                AWS_SECRET_ACCESS_KEY="x", AWS_DEFAULT_REGION="us-east-1"))
+    assert r.returncode == 0, r.stderr
+    task_id = json.loads(r.stdout)["taskId"]
+    assert s3.get_object(Bucket="e2e-exports", Key="e2e/aws-logs-write-test")["Body"].read() == b"Permission Check Successful"
+    deadline = time.time() + 300  # the first run may wait for watch to build the worker
+    while True:
+        [task] = c.describe_export_tasks(taskId=task_id)["exportTasks"]
+        if task["status"]["code"] == "COMPLETED":
+            break
+        assert task["status"]["code"] in ("PENDING", "RUNNING"), task
+        assert time.time() < deadline, f"export not done: {task}"
+        time.sleep(1)
+    body = s3.get_object(Bucket="e2e-exports", Key=f"e2e/{task_id}/app-1/000000.gz")["Body"].read()
+    got = gzip.decompress(body).decode().splitlines()
+    assert [line[25:] for line in got] == [e["message"] for e in events]
+    assert all(line[23] == "Z" and line[10] == "T" for line in got), got[:2]
+
+
 def test_background_worker_applies_retention_and_reclaims(stack):
     """scripts/serve runs the worker on a timer, as the schedule does in AWS."""
     c = logs()

@@ -122,6 +122,7 @@ struct Groups {
     trails: Served<logbook_trails::Trails>,
     lookup: Served<logbook_lookup::Lookup>,
     subscriptions: Served<logbook_subscriptions::Subscriptions>,
+    exports: Served<logbook_exports::Exports>,
     auth: Auth,
 }
 
@@ -185,6 +186,7 @@ async fn serve(
                 Group::Subscriptions => {
                     handle(&groups.subscriptions.group, ids, &groups.subscriptions.audit, req).await
                 }
+                Group::Exports => handle(&groups.exports.group, ids, &groups.exports.audit, req).await,
             },
             None => encode("in-process", Err(unknown_operation(target.as_deref().unwrap_or("")))),
         },
@@ -236,6 +238,7 @@ pub fn start_gateway(dynamodb: String) -> String {
                     tokens: t(),
                     targets: targets(None),
                 }),
+                exports: Served::new(at("exports"), |store| logbook_exports::Exports { store, tokens: t(), s3: s3() }),
                 auth: Auth::new(Mode::SigV4, test_keys()),
             }));
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

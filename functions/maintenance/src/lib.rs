@@ -2,13 +2,14 @@
 //! `scripts/serve`), takes every queued job in turn and advances it within its time budget. Jobs
 //! are idempotent and resumable (see `logbook_storage::work`), so runs may overlap or die.
 
+pub mod export;
 pub mod publish;
 
 use std::time::{Duration, Instant};
 
 use logbook_protocol::{ApiError, Identity};
 use logbook_storage::Store;
-use logbook_storage::work::{Budget, Outcome};
+use logbook_storage::work::{Budget, JobKind, Outcome};
 use serde::Serialize;
 
 /// How long after a change a job's final pass may start: longer than any request that read the
@@ -22,6 +23,8 @@ pub struct Worker {
     pub scope: Option<Identity>,
     /// Metric filters' datapoints to CloudWatch, after the jobs.
     pub publisher: Option<publish::Publisher>,
+    /// Export tasks' objects to S3 (export jobs wait without one).
+    pub exporter: Option<export::Exporter>,
 }
 
 /// What one run did, for the logs and the caller.
@@ -52,7 +55,8 @@ impl Worker {
         // One store (one DynamoDB client) for the jobs and the publisher.
         let store = Store::from_env().await;
         let publisher = Some(publish::Publisher::from_env(store.clone()).await);
-        Worker { store, settle, scope: None, publisher }
+        let exporter = Some(export::Exporter::from_env(store.clone()).await);
+        Worker { store, settle, scope: None, publisher, exporter }
     }
 
     /// Advances every queued job until the deadline or `max_writes` item writes are spent.
@@ -66,7 +70,11 @@ impl Worker {
                 continue;
             }
             let before = budget.writes;
-            let outcome = self.store.run_job(&job, settle_ms, &mut budget).await;
+            let outcome = match (job.kind, &self.exporter) {
+                (JobKind::Export, Some(exporter)) => exporter.run(&job, budget.deadline).await,
+                (JobKind::Export, None) => Ok(Outcome::Waiting),
+                _ => self.store.run_job(&job, settle_ms, &mut budget).await,
+            };
             report.writes += before - budget.writes;
             // One job's failure is its own: logged with its detail, retried next run (each step
             // is idempotent and its cursor saved), and the other jobs go on.

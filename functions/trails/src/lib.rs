@@ -15,14 +15,6 @@ pub struct Trails {
 }
 
 impl Trails {
-    /// An S3 client from the usual configuration; `AWS_ENDPOINT_URL_S3` points it at a local
-    /// S3-compatible server, which wants path-style addressing.
-    pub async fn s3_from_env() -> aws_sdk_s3::Client {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let local = std::env::var("AWS_ENDPOINT_URL_S3").is_ok();
-        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(local).build())
-    }
-
     async fn check_bucket(&self, bucket: &str) -> Result<(), ApiError> {
         match self.s3.head_bucket().bucket(bucket).send().await {
             Ok(_) => Ok(()),

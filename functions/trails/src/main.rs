@@ -4,7 +4,8 @@ use logbook_trails::Trails;
 async fn main() -> Result<(), lambda_http::Error> {
     logbook_protocol::init_tracing();
     let auth = logbook_auth::Auth::from_env().await?;
-    let group = Trails { store: logbook_storage::Store::from_env().await, s3: Trails::s3_from_env().await };
+    let group =
+        Trails { store: logbook_storage::Store::from_env().await, s3: logbook_delivery::s3::client_from_env().await };
     let audit = logbook_storage::audit::AuditLog::new(group.store.clone());
     logbook_protocol::pipeline::run(group, auth, audit).await
 }

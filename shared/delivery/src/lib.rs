@@ -11,6 +11,7 @@
 
 pub mod cloudwatch;
 pub mod json_api;
+pub mod s3;
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -5,6 +5,7 @@ pub mod arn;
 pub mod cloudtrail;
 pub mod datapoints;
 pub mod events;
+pub mod exports;
 pub mod logs;
 pub mod metric;
 pub mod policies;

@@ -202,11 +202,13 @@ catalogue! {
         Logs PutDestinationPolicy,
         Logs PutSubscriptionFilter,
     }
-    }
-    unserved {
+    Exports = "exports" {
         Logs CancelExportTask,
         Logs CreateExportTask,
         Logs DescribeExportTasks,
+    }
+    }
+    unserved {
     }
 }
 

@@ -84,6 +84,8 @@ pub mod attr {
     pub const TRAILS: &str = "trails";
     /// Resource policies (per region, for the 10-policy limit).
     pub const RESOURCE_POLICIES: &str = "resourcePolicies";
+    /// Counters: export tasks PENDING or RUNNING (at most one).
+    pub const ACTIVE_EXPORTS: &str = "activeExports";
     /// Background jobs: changes when a job is queued again.
     pub const GENERATION: &str = "generation";
     /// Audit pointers: the record's key.
@@ -110,6 +112,7 @@ pub enum Kind {
     MetricCheckpoint,
     MetricPublisher,
     MetricPublished,
+    ExportTask,
 }
 
 impl Kind {
@@ -131,6 +134,7 @@ impl Kind {
             Kind::MetricCheckpoint => "metricCheckpoint",
             Kind::MetricPublisher => "metricPublisher",
             Kind::MetricPublished => "metricPublished",
+            Kind::ExportTask => "exportTask",
         }
     }
 
@@ -507,6 +511,17 @@ pub fn resource_policies(id: &Identity) -> String {
 
 pub fn resource_policy(id: &Identity, name: &str) -> Key {
     Key { pk: resource_policies(id), sk: name_part(name, SK_MAX).into_owned() }
+}
+
+/// An account's export tasks, by id: UUID v7s, so in creation order (DescribeExportTasks lists
+/// them newest first).
+pub fn export_tasks(id: &Identity) -> String {
+    format!("{}#exports", scope(id))
+}
+
+/// A task's key; any string a caller names (DescribeExportTasks takes one) makes a valid key.
+pub fn export_task(id: &Identity, task_id: &str) -> Key {
+    Key { pk: export_tasks(id), sk: name_part(task_id, SK_MAX).into_owned() }
 }
 
 /// All trails of an account, every region, in one small partition: DescribeTrails shows a

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod events;
+pub mod exports;
 pub mod filters;
 pub mod groups;
 pub mod keys;

@@ -142,6 +142,8 @@ pub enum Range {
     After(String),
     /// From, inclusive.
     From(String),
+    /// Strictly before (a backward listing's next page).
+    Before(String),
 }
 
 /// A query on one partition of the table or of an index, built step by step.
@@ -613,6 +615,10 @@ impl Table {
             Range::From(a) => {
                 req = req.expression_attribute_values(":a", s(a));
                 "#pk = :pk AND #sk >= :a"
+            }
+            Range::Before(a) => {
+                req = req.expression_attribute_values(":a", s(a));
+                "#pk = :pk AND #sk < :a"
             }
         };
         if !matches!(q.range, Range::All) {

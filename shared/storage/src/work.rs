@@ -34,14 +34,17 @@ pub enum JobKind {
     Group,
     /// Delete the chunks of a deleted stream incarnation.
     Stream,
+    /// Run an export task (the resource is its id): the worker's exporter does it, not `run_job`.
+    Export,
 }
 
 impl JobKind {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             JobKind::Retention => "retention",
             JobKind::Group => "group",
             JobKind::Stream => "stream",
+            JobKind::Export => "export",
         }
     }
 }
@@ -80,11 +83,11 @@ pub struct Job {
 }
 
 impl Job {
-    fn identity(&self) -> Identity {
+    pub fn identity(&self) -> Identity {
         Identity { account_id: self.account.clone(), region: self.region.clone(), access_key_id: None, user_name: None }
     }
 
-    fn key(&self) -> keys::Key {
+    pub(crate) fn key(&self) -> keys::Key {
         keys::work(&self.identity(), self.kind.as_str(), &self.resource)
     }
 
@@ -186,6 +189,8 @@ impl Store {
             JobKind::Retention => self.retention_pass(&mut job, budget).await?,
             JobKind::Group => self.reclaim_group(&job, budget).await?,
             JobKind::Stream => self.reclaim_stream(&job, budget).await?,
+            // It writes to S3: the worker hands it to its exporter instead.
+            JobKind::Export => return Err(ApiError::internal("an export job reached run_job")),
         };
         if !finished {
             return Ok(if self.save_job(&job).await? { Outcome::Paused } else { Outcome::Superseded });

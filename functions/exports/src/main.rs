@@ -1,0 +1,14 @@
+use logbook_exports::Exports;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    logbook_protocol::init_tracing();
+    let auth = logbook_auth::Auth::from_env().await?;
+    let group = Exports {
+        store: logbook_storage::Store::from_env().await,
+        tokens: logbook_auth::token_codec().await?,
+        s3: logbook_delivery::s3::client_from_env().await,
+    };
+    let audit = logbook_storage::audit::AuditLog::new(group.store.clone());
+    logbook_protocol::pipeline::run(group, auth, audit).await
+}

@@ -1,0 +1,36 @@
+//! S3, where export tasks (and, later, trails) write.
+
+/// An S3 client from the usual configuration; `AWS_ENDPOINT_URL_S3` points it at a local
+/// S3-compatible server (moto under `scripts/serve`), which wants path-style addressing.
+pub async fn client_from_env() -> aws_sdk_s3::Client {
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let local = std::env::var("AWS_ENDPOINT_URL_S3").is_ok();
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(local).build())
+}
+
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+
+/// How S3 refused a request the caller's input caused: the bucket is not there, or we may not
+/// do what we asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    NoBucket,
+    Denied,
+}
+
+/// Sorts an S3 error into a [`Refusal`], or `None` for throttling, 5xx and network faults
+/// (trying again may help).
+pub fn refusal<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>, status: Option<u16>) -> Option<Refusal> {
+    match (e.code(), status) {
+        (Some("NoSuchBucket"), _) | (_, Some(404)) => Some(Refusal::NoBucket),
+        (Some("AccessDenied" | "AllAccessDisabled" | "InvalidAccessKeyId"), _) | (_, Some(403)) => {
+            Some(Refusal::Denied)
+        }
+        _ => None,
+    }
+}
+
+/// [`refusal`] of an SDK error, reading its HTTP status.
+pub fn refusal_of<E: ProvideErrorMetadata>(e: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> Option<Refusal> {
+    refusal(e, e.raw_response().map(|r| r.status().as_u16()))
+}
