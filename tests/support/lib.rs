@@ -24,6 +24,7 @@ use logbook_storage::audit::AuditLog;
 pub use aws_sdk_cloudwatchlogs as logs;
 
 pub mod bench;
+pub mod export;
 pub mod faults;
 pub mod policy;
 
