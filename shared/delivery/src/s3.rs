@@ -34,3 +34,37 @@ pub fn refusal<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>, status: Option<u1
 pub fn refusal_of<E: ProvideErrorMetadata>(e: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> Option<Refusal> {
     refusal(e, e.raw_response().map(|r| r.status().as_u16()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_s3::config::http::HttpResponse;
+    use aws_sdk_s3::error::ErrorMetadata;
+    use aws_sdk_s3::operation::put_object::PutObjectError;
+    use aws_sdk_s3::primitives::SdkBody;
+
+    fn error(code: Option<&str>, status: u16) -> SdkError<PutObjectError, HttpResponse> {
+        let mut meta = ErrorMetadata::builder();
+        if let Some(c) = code {
+            meta = meta.code(c);
+        }
+        let raw = HttpResponse::new(status.try_into().unwrap(), SdkBody::empty());
+        SdkError::service_error(PutObjectError::generic(meta.build()), raw)
+    }
+
+    #[test]
+    fn refusals_are_told_from_faults() {
+        for (code, status, want) in [
+            (Some("NoSuchBucket"), 404, Some(Refusal::NoBucket)),
+            (None, 404, Some(Refusal::NoBucket)),
+            (Some("AccessDenied"), 403, Some(Refusal::Denied)),
+            (Some("AllAccessDisabled"), 403, Some(Refusal::Denied)),
+            (None, 403, Some(Refusal::Denied)),
+            (Some("SlowDown"), 503, None),
+            (Some("InternalError"), 500, None),
+            (None, 500, None),
+        ] {
+            assert_eq!(refusal_of(&error(code, status)), want, "{code:?} {status}");
+        }
+    }
+}
