@@ -99,9 +99,28 @@ fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
 
+/// Stream `s` of a new group `g` holding `events`.
+async fn group_with(c: &logs::Client, events: &[(i64, String)]) {
+    c.create_log_group().log_group_name("g").send().await.unwrap();
+    c.create_log_stream().log_group_name("g").log_stream_name("s").send().await.unwrap();
+    put(c, "g", "s", events).await;
+}
+
+/// `n` access lines of `len` bytes, a millisecond apart, ten minutes ago.
+fn access_events(n: i64, len: usize) -> Vec<(i64, String)> {
+    let base = now() - 600_000;
+    (0..n).map(|i| (base + i, logbook_tests::access_line(i as u64, len))).collect()
+}
+
+/// A task exporting everything of group `g` until now to `bucket` (default prefix): its id.
+async fn export_all(c: &logs::Client, bucket: &str) -> String {
+    let created = c.create_export_task().log_group_name("g").from(0).to(now()).destination(bucket).send().await;
+    created.unwrap().task_id().unwrap().to_owned()
+}
+
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ message` lines, as AWS writes them.
 fn lines(events: &[(i64, String)]) -> String {
-    events.iter().map(|(t, m)| format!("{} {m}\n", logbook_model::exports::line_time(*t))).collect()
+    events.iter().map(|(t, m)| format!("{} {m}\n", logbook_audit::iso8601_millis(*t))).collect()
 }
 
 #[tokio::test]
@@ -339,13 +358,9 @@ async fn exported_objects_hold_the_events_in_range_line_by_line() {
 async fn killed_mid_export_resumes_without_duplicates() {
     let (c, account) = logs_client();
     let b = bucket().await;
-    c.create_log_group().log_group_name("g").send().await.unwrap();
-    c.create_log_stream().log_group_name("g").log_stream_name("s").send().await.unwrap();
-    let base = now() - 600_000;
-    let events: Vec<(i64, String)> = (0..6000).map(|i| (base + i, logbook_tests::access_line(i as u64, 120))).collect();
-    put(&c, "g", "s", &events).await;
-    let id = c.create_export_task().log_group_name("g").from(0).to(now()).destination(&b).send().await.unwrap();
-    let id = id.task_id().unwrap().to_owned();
+    let events = access_events(6000, 120);
+    group_with(&c, &events).await;
+    let id = export_all(&c, &b).await;
 
     let w = worker(&account, 32 * 1024);
     let mut kills = 0;
@@ -372,15 +387,9 @@ async fn killed_mid_export_resumes_without_duplicates() {
 async fn cancelled_mid_run_writes_no_more() {
     let (c, account) = logs_client();
     let b = bucket().await;
-    c.create_log_group().log_group_name("g").send().await.unwrap();
-    c.create_log_stream().log_group_name("g").log_stream_name("s").send().await.unwrap();
-    let base = now() - 600_000;
     // 2.5 MB in objects of 16 KiB: 150 objects, far more than a run of 150 ms writes.
-    let events: Vec<(i64, String)> =
-        (0..20_000).map(|i| (base + i, logbook_tests::access_line(i as u64, 100))).collect();
-    put(&c, "g", "s", &events).await;
-    let id = c.create_export_task().log_group_name("g").from(0).to(now()).destination(&b).send().await.unwrap();
-    let id = id.task_id().unwrap().to_owned();
+    group_with(&c, &access_events(20_000, 100)).await;
+    let id = export_all(&c, &b).await;
 
     // One run that stops (its deadline) after a few objects.
     let w = worker(&account, 16 * 1024);
@@ -405,11 +414,8 @@ async fn cancelled_mid_run_writes_no_more() {
 async fn a_bucket_gone_mid_export_fails_the_task() {
     let (c, account) = logs_client();
     let b = bucket().await;
-    c.create_log_group().log_group_name("g").send().await.unwrap();
-    c.create_log_stream().log_group_name("g").log_stream_name("s").send().await.unwrap();
-    put(&c, "g", "s", &[(now() - 1000, "one".to_owned())]).await;
-    let id = c.create_export_task().log_group_name("g").from(0).to(now()).destination(&b).send().await.unwrap();
-    let id = id.task_id().unwrap().to_owned();
+    group_with(&c, &[(now() - 1000, "one".to_owned())]).await;
+    let id = export_all(&c, &b).await;
     s3().delete_object().bucket(&b).key("exportedlogs/aws-logs-write-test").send().await.unwrap();
     s3().delete_bucket().bucket(&b).send().await.unwrap();
     let t = run_to_end(&c, &worker(&account, 1 << 20), &id).await;

@@ -99,14 +99,22 @@ def stack():
     shutil.rmtree(data, ignore_errors=True)
 
 
-def cli(*args):
+def cli(*args, key=None):
     env = dict(os.environ, **CREDS)
+    if key:  # another account's key (unconfigured serve trusts any signature)
+        env["AWS_ACCESS_KEY_ID"] = key
     return subprocess.run(["aws", *args, "--endpoint-url", ENDPOINT], capture_output=True, text=True, env=env)
 
 
 def logs(key="AKIDE2E", region="us-east-1", endpoint=ENDPOINT):
     return boto3.client("logs", endpoint_url=endpoint, region_name=region,
                         aws_access_key_id=key, aws_secret_access_key="secret")
+
+
+def moto(service):
+    """A boto3 client of the local AWS services scripts/serve runs (moto's server)."""
+    return boto3.client(service, endpoint_url=f"http://127.0.0.1:{S3_PORT}", region_name="us-east-1",
+                        aws_access_key_id="local", aws_secret_access_key="local")
 
 
 def test_aws_cli(stack):
@@ -193,8 +201,7 @@ def test_per_group_path_and_router_errors(stack):
 
 def test_cloudtrail(stack):
     # boto3 sends CloudTrail's long target form; the router finds the trails and lookup functions.
-    s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{S3_PORT}", region_name="us-east-1",
-                      aws_access_key_id="local", aws_secret_access_key="local")
+    s3 = moto("s3")
     s3.create_bucket(Bucket="e2e-trail-bucket")
     trail = boto3.client("cloudtrail", endpoint_url=ENDPOINT, region_name="us-east-1",
                          aws_access_key_id="AKIDE2E", aws_secret_access_key="secret")
@@ -221,9 +228,7 @@ def test_subscriptions_deliver_to_a_lambda_function_and_kinesis(stack):
     stream, local-streams and the fan-out function."""
     account = "300000000002"
     c = logs(key=account)
-    aws = dict(endpoint_url=f"http://127.0.0.1:{S3_PORT}", region_name="us-east-1",
-               aws_access_key_id="local", aws_secret_access_key="local")
-    s3, kinesis = boto3.client("s3", **aws), boto3.client("kinesis", **aws)
+    s3, kinesis = moto("s3"), moto("kinesis")
     kinesis.create_stream(StreamName="e2e-errors", ShardCount=1)
     c.create_log_group(logGroupName="subscribed")
     c.create_log_stream(logGroupName="subscribed", logStreamName="s")
@@ -286,9 +291,7 @@ def test_metric_filters_publish_to_the_local_cloudwatch(stack):
     PutLogEvents' answer (once the functions are built)."""
     account = "300000000003"
     c = logs(key=account)
-    aws = dict(endpoint_url=f"http://127.0.0.1:{S3_PORT}", region_name="us-east-1",
-               aws_access_key_id="local", aws_secret_access_key="local")
-    cw = boto3.client("cloudwatch", **aws)
+    cw = moto("cloudwatch")
     c.create_log_group(logGroupName="metered")
     c.create_log_stream(logGroupName="metered", logStreamName="s")
     c.put_metric_filter(logGroupName="metered", filterName="latency", filterPattern="{ $.latency > 0 }",
@@ -330,20 +333,15 @@ def test_export_task_to_the_local_s3(stack):
     import gzip
     account = "300000000004"
     c = logs(key=account)
-    aws = dict(endpoint_url=f"http://127.0.0.1:{S3_PORT}", region_name="us-east-1",
-               aws_access_key_id="local", aws_secret_access_key="local")
-    s3 = boto3.client("s3", **aws)
+    s3 = moto("s3")
     s3.create_bucket(Bucket="e2e-exports")
     c.create_log_group(logGroupName="exported")
     c.create_log_stream(logGroupName="exported", logStreamName="app/1")
     now = int(time.time() * 1000)
     events = [{"timestamp": now - 5000 + i, "message": f"line {i}"} for i in range(50)]
     c.put_log_events(logGroupName="exported", logStreamName="app/1", logEvents=events)
-    r = subprocess.run(["aws", "logs", "create-export-task", "--log-group-name", "exported", "--from", "0",
-                        "--to", str(now), "--destination", "e2e-exports", "--destination-prefix", "e2e",
-                        "--endpoint-url", ENDPOINT],
-                       capture_output=True, text=True, env=dict(os.environ, AWS_ACCESS_KEY_ID=account,
-                                                                AWS_SECRET_ACCESS_KEY="x", AWS_DEFAULT_REGION="us-east-1"))
+    r = cli("logs", "create-export-task", "--log-group-name", "exported", "--from", "0", "--to", str(now),
+            "--destination", "e2e-exports", "--destination-prefix", "e2e", key=account)
     assert r.returncode == 0, r.stderr
     task_id = json.loads(r.stdout)["taskId"]
     assert s3.get_object(Bucket="e2e-exports", Key="e2e/aws-logs-write-test")["Body"].read() == b"Permission Check Successful"

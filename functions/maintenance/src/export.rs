@@ -17,7 +17,7 @@ use aws_sdk_s3::types::ObjectCannedAcl;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use logbook_delivery::s3::{Refusal, refusal_of};
-use logbook_model::exports::{COMPLETED_MESSAGE, ExportProgress, ExportStatus, ExportTask, RUNNING_MESSAGE, line_time};
+use logbook_model::exports::{COMPLETED_MESSAGE, ExportProgress, ExportStatus, ExportTask, RUNNING_MESSAGE};
 use logbook_protocol::{ApiError, Identity};
 use logbook_storage::events::{Direction, Pos, Read};
 use logbook_storage::work::{Job, Outcome};
@@ -47,13 +47,13 @@ enum Step {
 }
 
 impl Exporter {
-    pub async fn from_env(store: Store) -> Exporter {
+    pub fn from_env(store: Store, config: &aws_config::SdkConfig) -> Exporter {
         let object_bytes = std::env::var("LOGBOOK_EXPORT_OBJECT_BYTES")
             .ok()
             .and_then(|s| s.parse().ok())
             .filter(|n| *n > 0)
             .unwrap_or(OBJECT_BYTES);
-        Exporter { store, s3: logbook_delivery::s3::client_from_env().await, object_bytes }
+        Exporter { store, s3: logbook_delivery::s3::client(config), object_bytes }
     }
 
     /// Advances the job's task, one object at a time, until it ends or the deadline passes.
@@ -63,10 +63,10 @@ impl Exporter {
             return Err(ApiError::internal("an export job without its task"));
         };
         if task.status == ExportStatus::Pending {
-            if !self.store.start_export(&id, &task, RUNNING_MESSAGE).await? {
-                return Ok(Outcome::Superseded);
+            match self.store.start_export(&id, &task, RUNNING_MESSAGE).await? {
+                Some(running) => task = running,
+                None => return Ok(Outcome::Superseded),
             }
-            task = self.store.export_task(&id, &job.resource).await?.ok_or_else(|| ApiError::internal("task gone"))?;
         }
         if task.status != ExportStatus::Running {
             // Cancelled meanwhile: its job went with the cancellation.
@@ -156,7 +156,7 @@ impl Exporter {
                 break true;
             }
             for e in batch {
-                let line = format!("{} {}\n", line_time(e.pos.ts), e.message);
+                let line = format!("{} {}\n", logbook_audit::iso8601_millis(e.pos.ts), e.message);
                 gz.write_all(line.as_bytes()).map_err(ApiError::internal)?;
                 raw += line.len();
                 events += 1;

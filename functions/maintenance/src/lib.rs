@@ -54,8 +54,10 @@ impl Worker {
             .map_or(SETTLE, Duration::from_secs);
         // One store (one DynamoDB client) for the jobs and the publisher.
         let store = Store::from_env().await;
-        let publisher = Some(publish::Publisher::from_env(store.clone()).await);
-        let exporter = Some(export::Exporter::from_env(store.clone()).await);
+        // One AWS configuration for the publisher's CloudWatch and the exporter's S3.
+        let config = aws_config::load_from_env().await;
+        let publisher = Some(publish::Publisher::from_env(store.clone(), &config));
+        let exporter = Some(export::Exporter::from_env(store.clone(), &config));
         Worker { store, settle, scope: None, publisher, exporter }
     }
 

@@ -56,13 +56,12 @@ pub struct Published {
 impl Publisher {
     /// The worker's publisher on `store`, publishing with the function's credentials;
     /// `LOGBOOK_METRICS_RECOVER_SECONDS` overrides [`RECOVER_AFTER`] (moto shows a datapoint at once).
-    pub async fn from_env(store: Store) -> Publisher {
+    pub fn from_env(store: Store, config: &aws_config::SdkConfig) -> Publisher {
         let recover_after = std::env::var("LOGBOOK_METRICS_RECOVER_SECONDS")
             .ok()
             .and_then(|s| s.parse().ok())
             .map_or(RECOVER_AFTER, Duration::from_secs);
-        let config = aws_config::load_from_env().await;
-        Publisher { store, cloudwatch: CloudWatch::new(&config), recover_after, lease: LEASE, crash: None }
+        Publisher { store, cloudwatch: CloudWatch::new(config), recover_after, lease: LEASE, crash: None }
     }
 
     /// Publishes what is pending until `deadline`: first the flight a dead publisher left, then

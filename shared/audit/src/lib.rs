@@ -233,6 +233,11 @@ pub fn iso8601(ms: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
+/// `2026-11-20T23:01:34.567Z`: an exported log line's timestamp (UTC, milliseconds; 24 characters).
+pub fn iso8601_millis(ms: i64) -> String {
+    format!("{}.{:03}Z", iso8601(ms).trim_end_matches('Z'), ms.rem_euclid(1000))
+}
+
 /// `2026-11-20`: the day bucket of a timestamp (UTC).
 pub fn day(ms: i64) -> String {
     let (y, m, d) = civil_from_days(ms.div_euclid(86_400_000));
@@ -255,6 +260,19 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn millisecond_times_are_utc() {
+        for (ms, want) in [
+            (0, "1970-01-01T00:00:00.000Z"),
+            (1, "1970-01-01T00:00:00.001Z"),
+            (951_782_400_999, "2000-02-29T00:00:00.999Z"),
+            (1_796_083_262_345, "2026-12-01T00:01:02.345Z"),
+            (4_102_444_799_999, "2099-12-31T23:59:59.999Z"),
+        ] {
+            assert_eq!(iso8601_millis(ms), want, "{ms}");
+        }
+    }
     use logbook_protocol::{ErrorCode, Identity};
 
     fn call(action: Action, body: &str, user: Option<&str>) -> Call {

@@ -3,9 +3,13 @@
 /// An S3 client from the usual configuration; `AWS_ENDPOINT_URL_S3` points it at a local
 /// S3-compatible server (moto under `scripts/serve`), which wants path-style addressing.
 pub async fn client_from_env() -> aws_sdk_s3::Client {
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    client(&aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await)
+}
+
+/// [`client_from_env`] on a configuration already loaded (one load per cold start).
+pub fn client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     let local = std::env::var("AWS_ENDPOINT_URL_S3").is_ok();
-    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(local).build())
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(config).force_path_style(local).build())
 }
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};

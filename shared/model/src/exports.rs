@@ -302,44 +302,9 @@ impl CancelExportTaskRequest {
     }
 }
 
-/// `2026-12-07T10:01:02.345Z`: an exported line's timestamp (UTC, milliseconds).
-pub fn line_time(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem % 3600 / 60, rem % 60, ms.rem_euclid(1000))
-}
-
-/// Howard Hinnant's days-to-civil conversion (proleptic Gregorian, UTC).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn line_times_are_utc_with_milliseconds() {
-        for (ms, want) in [
-            (0, "1970-01-01T00:00:00.000Z"),
-            (1, "1970-01-01T00:00:00.001Z"),
-            (951_782_400_999, "2000-02-29T00:00:00.999Z"),
-            (1_796_083_262_345, "2026-12-01T00:01:02.345Z"),
-            (4_102_444_799_999, "2099-12-31T23:59:59.999Z"),
-        ] {
-            assert_eq!(line_time(ms), want, "{ms}");
-            assert_eq!(line_time(ms).len(), 24);
-        }
-    }
 
     #[test]
     fn object_keys_flatten_stream_names() {

@@ -12,7 +12,7 @@ use logbook_model::logs::LogStream;
 use logbook_protocol::{ApiError, Identity};
 
 use crate::keys::{self, Kind, NAME_BYTES, attr, prefix_part};
-use crate::table::{Expr, Query, Range, Txn, from_item, n, s, to_item};
+use crate::table::{Created, Expr, Query, Range, Txn, Write, from_item, n, s, to_item};
 use crate::work::JobKind;
 use crate::{Item, Store};
 
@@ -46,22 +46,22 @@ impl Store {
     /// Records a new PENDING task and queues its job; `LimitExceededException` while another
     /// task of the account and region is active.
     pub async fn create_export(&self, id: &Identity, task: &ExportTask) -> Result<(), ApiError> {
-        let t = self.db();
-        let count = Expr::update("ADD #c :one")
-            .and_when("attribute_not_exists(#c) OR #c < :max")
-            .name("#c", attr::ACTIVE_EXPORTS)
-            .value(":one", n(1))
-            .value(":max", n(MAX_ACTIVE_EXPORTS));
-        let items = vec![
-            t.txn_update(&keys::counters(id), count)?,
-            t.txn_put(task_item(id, task)?, Some(Expr::absent()))?,
-            self.job_put(id, JobKind::Export, &task.task_id, None)?,
-        ];
-        match t.transact(items).await? {
-            Txn::Committed => Ok(()),
-            Txn::ConditionFailed(0) => Err(limit_exceeded()),
+        let job = self.job_put(id, JobKind::Export, &task.task_id, None)?;
+        match self
+            .db()
+            .create_counted_with(
+                task_item(id, task)?,
+                &keys::counters(id),
+                attr::ACTIVE_EXPORTS,
+                MAX_ACTIVE_EXPORTS,
+                vec![job],
+            )
+            .await?
+        {
+            Created::New => Ok(()),
+            Created::AtLimit => Err(limit_exceeded()),
             // A task id (a UUID) taken already: never in practice.
-            Txn::ConditionFailed(_) => Err(ApiError::internal("export task id collision")),
+            Created::Exists => Err(ApiError::internal("export task id collision")),
         }
     }
 
@@ -120,21 +120,26 @@ impl Store {
         }
     }
 
-    /// PENDING → RUNNING. False when the task is no longer PENDING.
-    pub async fn start_export(&self, id: &Identity, task: &ExportTask, message: &str) -> Result<bool, ApiError> {
+    /// PENDING → RUNNING: the running task, or none when the task is no longer PENDING.
+    pub async fn start_export(
+        &self,
+        id: &Identity,
+        task: &ExportTask,
+        message: &str,
+    ) -> Result<Option<ExportTask>, ApiError> {
         let running = ExportTask {
             status: ExportStatus::Running,
             status_message: Some(message.to_owned()),
             progress: ExportProgress { step: task.progress.step + 1, ..task.progress.clone() },
             ..task.clone()
         };
-        self.advance_export(id, task, &running).await
+        Ok(self.advance_export(id, task, &running).await?.then_some(running))
     }
 
     /// Saves `next` in place of `task` unless the task changed since it was read (cancelled, or
     /// advanced by another worker). False then.
     pub async fn advance_export(&self, id: &Identity, task: &ExportTask, next: &ExportTask) -> Result<bool, ApiError> {
-        Ok(self.db().put(task_item(id, next)?, Some(unchanged(task))).await? == crate::table::Write::Done)
+        Ok(self.db().put(task_item(id, next)?, Some(unchanged(task))).await? == Write::Done)
     }
 
     /// Ends the task as `done` says (COMPLETED, FAILED, CANCELLED): the active count goes down

@@ -446,16 +446,33 @@ impl Table {
         attribute: &str,
         max: i64,
     ) -> Result<Created, ApiError> {
+        self.create_counted_with(item, counter, attribute, max, Vec::new()).await
+    }
+
+    /// [`Table::create_counted`], with more writes in the same transaction (conditions on
+    /// them must hold; a failed one reads as [`Created::AtLimit`] only if it is the counter's).
+    pub async fn create_counted_with(
+        &self,
+        item: Item,
+        counter: &Key,
+        attribute: &str,
+        max: i64,
+        also: Vec<TransactWriteItem>,
+    ) -> Result<Created, ApiError> {
         let count = Expr::update("ADD #c :one")
             .and_when("attribute_not_exists(#c) OR #c < :max")
             .name("#c", attribute)
             .value(":one", n(1))
             .value(":max", n(max));
-        let items = vec![self.txn_put(item, Some(Expr::absent()))?, self.txn_update(counter, count)?];
+        let mut items = vec![self.txn_put(item, Some(Expr::absent()))?, self.txn_update(counter, count)?];
+        items.extend(also);
         Ok(match self.transact(items).await? {
             Txn::Committed => Created::New,
             Txn::ConditionFailed(0) => Created::Exists,
-            Txn::ConditionFailed(_) => Created::AtLimit,
+            Txn::ConditionFailed(1) => Created::AtLimit,
+            Txn::ConditionFailed(_) => {
+                return Err(ApiError::internal("a counted create's other write failed its condition"));
+            }
         })
     }
 

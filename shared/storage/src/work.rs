@@ -87,7 +87,7 @@ impl Job {
         Identity { account_id: self.account.clone(), region: self.region.clone(), access_key_id: None, user_name: None }
     }
 
-    pub(crate) fn key(&self) -> keys::Key {
+    fn key(&self) -> keys::Key {
         keys::work(&self.identity(), self.kind.as_str(), &self.resource)
     }
 
