@@ -26,6 +26,7 @@ fn worker(account: &str, object_bytes: usize) -> Worker {
         scope: Some(identity(account)),
         publisher: None,
         exporter: Some(Exporter { store: store_for("maintenance"), s3: s3(), object_bytes }),
+        trails: None,
     }
 }
 

@@ -173,6 +173,7 @@ async fn the_worker_finishes_its_jobs_through_faults() {
         scope: Some(id.clone()),
         publisher: None,
         exporter: None,
+        trails: None,
     };
     let mut runs = 0;
     let mut failed = 0;

@@ -466,6 +466,7 @@ async fn one_megabyte_events_span_items_and_read_back_whole() {
         scope: Some(id.clone()),
         publisher: None,
         exporter: None,
+        trails: None,
     };
     worker.run(std::time::Instant::now() + std::time::Duration::from_secs(60), 1_000).await.unwrap();
     let store = logbook_tests::store();

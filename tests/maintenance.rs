@@ -25,7 +25,7 @@ fn identity(account: &str) -> Identity {
 }
 
 fn worker(account: &str, settle: Duration) -> Worker {
-    Worker { store: store(), settle, scope: Some(identity(account)), publisher: None, exporter: None }
+    Worker { store: store(), settle, scope: Some(identity(account)), publisher: None, exporter: None, trails: None }
 }
 
 async fn run(w: &Worker, max_writes: usize) -> Report {

@@ -114,6 +114,7 @@ async fn metric_filters_publish_each_event_once() {
         targets: logbook_tests::targets(None),
         backoff: Backoff { attempts: 2, first: Duration::from_millis(50), max: Duration::from_millis(100) },
         scope: Some(account.clone()),
+        data_events: false,
     };
     let mut feed = feeder(&account).await;
     c.create_log_group().log_group_name("app").send().await.unwrap();

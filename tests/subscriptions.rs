@@ -121,7 +121,13 @@ fn data_messages(all: &[Value]) -> Vec<&Value> {
 
 /// The fan-out a test drives, on the test's account only.
 fn fanout(account: &str, targets: logbook_delivery::Targets, backoff: Backoff) -> Fanout {
-    Fanout { store: logbook_tests::store_for("fanout"), targets, backoff, scope: Some(account.to_owned()) }
+    Fanout {
+        store: logbook_tests::store_for("fanout"),
+        targets,
+        backoff,
+        scope: Some(account.to_owned()),
+        data_events: false,
+    }
 }
 
 const QUICK: Backoff = Backoff { attempts: 2, first: Duration::from_millis(50), max: Duration::from_millis(100) };

@@ -109,6 +109,7 @@ async fn main() {
         targets: logbook_tests::targets(None),
         backoff: Backoff::DEPLOYED,
         scope: Some(account.clone()),
+        data_events: false,
     });
     let fan = feed_fanout(fanout.clone(), &account).await;
     let seen: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();

@@ -190,6 +190,7 @@ async fn main() {
         targets: logbook_tests::targets(None),
         backoff: Backoff::DEPLOYED,
         scope: Some(account.clone()),
+        data_events: false,
     });
     let fan = feed_fanout(fanout.clone(), &account).await;
     // The publisher, back to back (the worker's schedule is the rest of the latency).

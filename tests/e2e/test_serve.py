@@ -359,6 +359,98 @@ def test_export_task_to_the_local_s3(stack):
     assert all(line[23] == "Z" and line[10] == "T" for line in got), got[:2]
 
 
+def test_trail_delivers_files_log_group_events_and_notifications(stack):
+    """A logging trail with a bucket, a prefix, a topic and a log group, all on the local services:
+    its log files appear in moto's S3 within seconds (scripts/serve delivers every 10 s at most),
+    each announced on the topic (read from an SQS queue subscribed to it), and its records in the
+    log group, where a JSON filter pattern finds them. Default keys map to account 123456789012,
+    moto's own, so the topic and the bucket are the account's."""
+    account = "123456789012"
+    s3, sns, sqs = moto("s3"), moto("sns"), moto("sqs")
+    s3.create_bucket(Bucket="e2e-trail-files")
+    topic = sns.create_topic(Name="e2e-trail-topic")["TopicArn"]
+    queue = sqs.create_queue(QueueName="e2e-trail-queue")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    c = logs()
+    c.create_log_group(logGroupName="e2e-trail-logs")
+    trail = boto3.client("cloudtrail", endpoint_url=ENDPOINT, region_name="us-east-1",
+                         aws_access_key_id="AKIDE2E", aws_secret_access_key="secret")
+    with pytest.raises(trail.exceptions.InsufficientSnsTopicPolicyException):
+        trail.create_trail(Name="e2e-delivering", S3BucketName="e2e-trail-files", SnsTopicName="e2e-no-topic")
+    trail.create_trail(Name="e2e-delivering", S3BucketName="e2e-trail-files", S3KeyPrefix="e2e",
+                       SnsTopicName="e2e-trail-topic",
+                       CloudWatchLogsLogGroupArn=f"arn:aws:logs:us-east-1:{account}:log-group:e2e-trail-logs:*",
+                       CloudWatchLogsRoleArn=f"arn:aws:iam::{account}:role/CloudTrail_CloudWatchLogs_Role")
+    trail.start_logging(Name="e2e-delivering")
+    c.create_log_group(logGroupName="e2e-trail-watched")
+    c.delete_log_group(logGroupName="e2e-trail-watched")
+
+    prefix = f"e2e/AWSLogs/{account}/CloudTrail/us-east-1/"
+    files, records = {}, []
+    deadline = time.time() + 180  # the first run may wait for watch to build the worker
+    while time.time() < deadline:
+        for o in s3.list_objects_v2(Bucket="e2e-trail-files", Prefix=prefix).get("Contents", []):
+            if o["Key"] not in files:
+                body = s3.get_object(Bucket="e2e-trail-files", Key=o["Key"])["Body"].read()
+                files[o["Key"]] = json.loads(gzip.decompress(body))["Records"]
+        records = [r for rs in files.values() for r in rs]
+        if any(r["eventName"] == "DeleteLogGroup" and r["requestParameters"]["logGroupName"] == "e2e-trail-watched"
+               for r in records):
+            break
+        time.sleep(1)
+    else:
+        pytest.fail(f"no log file with the DeleteLogGroup record: {sorted(files)}")
+    for key in files:
+        name = key.rsplit("/", 1)[1]
+        assert name.startswith(f"{account}_CloudTrail_us-east-1_") and name.endswith(".json.gz"), key
+    assert len({r["eventID"] for r in records}) == len(records), "a record in two files"
+    # Record by record, as LookupEvents shows them.
+    for r in records:
+        found = trail.lookup_events(LookupAttributes=[{"AttributeKey": "EventId", "AttributeValue": r["eventID"]}])
+        assert json.loads(found["Events"][0]["CloudTrailEvent"]) == r
+    assert not any(r["eventName"] == "PutLogEvents" for r in records), "management events only"
+
+    # The log group: the same records, found by a JSON pattern.
+    stream = f"{account}_CloudTrail_us-east-1"
+    pattern = '{ $.eventName = "DeleteLogGroup" && $.requestParameters.logGroupName = "e2e-trail-watched" }'
+    deadline = time.time() + 60
+    while True:
+        found = c.filter_log_events(logGroupName="e2e-trail-logs", filterPattern=pattern)["events"]
+        if found or time.time() > deadline:
+            break
+        time.sleep(1)
+    assert [e["logStreamName"] for e in found] == [stream]
+    assert json.loads(found[0]["message"])["eventName"] == "DeleteLogGroup"
+
+    # One notification per file, CloudTrail's message.
+    notified = set()
+    deadline = time.time() + 30
+    while not set(files) <= notified and time.time() < deadline:
+        for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+            message = json.loads(json.loads(m["Body"])["Message"])
+            assert message["s3Bucket"] == "e2e-trail-files"
+            notified.update(message["s3ObjectKey"])
+    assert set(files) <= notified, (sorted(files), sorted(notified))
+
+    status = trail.get_trail_status(Name="e2e-delivering")
+    for k in ("LatestDeliveryTime", "LatestNotificationTime", "LatestCloudWatchLogsDeliveryTime", "StartLoggingTime"):
+        assert k in status, (k, status)
+    assert "LatestDeliveryError" not in status
+
+    # The bucket goes: GetTrailStatus reports S3's error.
+    for o in s3.list_objects_v2(Bucket="e2e-trail-files").get("Contents", []):
+        s3.delete_object(Bucket="e2e-trail-files", Key=o["Key"])
+    s3.delete_bucket(Bucket="e2e-trail-files")
+    c.create_log_group(logGroupName="e2e-trail-after-bucket")
+    deadline = time.time() + 60
+    while trail.get_trail_status(Name="e2e-delivering").get("LatestDeliveryError") != "NoSuchBucket":
+        assert time.time() < deadline, trail.get_trail_status(Name="e2e-delivering")
+        time.sleep(1)
+    trail.stop_logging(Name="e2e-delivering")
+    assert trail.get_trail_status(Name="e2e-delivering")["IsLogging"] is False
+
+
 def test_background_worker_applies_retention_and_reclaims(stack):
     """scripts/serve runs the worker on a timer, as the schedule does in AWS."""
     c = logs()

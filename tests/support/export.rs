@@ -108,6 +108,7 @@ pub async fn run_export(account: &str, task_id: &str, store: Store, object_bytes
         scope: Some(id.clone()),
         publisher: None,
         exporter: Some(Exporter { store: store.clone(), s3: crate::s3(), object_bytes }),
+        trails: None,
     };
     let base = Rss::reset();
     let t = Instant::now();

@@ -68,6 +68,11 @@ pub fn targets(lambda: Option<String>) -> logbook_delivery::Targets {
     logbook_delivery::Targets::new(aws_config(), None, lambda)
 }
 
+/// SNS on the local AWS services.
+pub fn sns() -> logbook_delivery::sns::Sns {
+    logbook_delivery::sns::Sns::at(&aws_config(), Some(s3_endpoint()))
+}
+
 pub fn s3() -> aws_sdk_s3::Client {
     let conf = aws_sdk_s3::Config::builder()
         .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
@@ -232,7 +237,7 @@ pub fn start_gateway(dynamodb: String) -> String {
                     store,
                     tokens: t(),
                 }),
-                trails: Served::new(at("trails"), |store| logbook_trails::Trails { store, s3: s3() }),
+                trails: Served::new(at("trails"), |store| logbook_trails::Trails { store, s3: s3(), sns: sns() }),
                 lookup: Served::new(at("lookup"), |store| logbook_lookup::Lookup { store, tokens: t() }),
                 subscriptions: Served::new(at("subscriptions"), |store| logbook_subscriptions::Subscriptions {
                     store,

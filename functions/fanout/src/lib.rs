@@ -63,12 +63,16 @@ impl Backoff {
     }
 }
 
+pub mod trails;
+
 pub struct Fanout {
     pub store: Store,
     pub targets: Targets,
     pub backoff: Backoff,
     /// Only this account's chunks (tests share one table and its stream); all when none.
     pub scope: Option<String>,
+    /// Trails deliver data events (PutLogEvents, …) to their log groups too.
+    pub data_events: bool,
 }
 
 /// One record of the table's stream as the event source passes it.
@@ -77,6 +81,8 @@ pub struct Record {
     pub sequence: String,
     /// The new image of an inserted chunk worth delivering; `None` for anything else.
     pub chunk: Option<Item>,
+    /// The new image of an inserted audit record (for trails' log groups).
+    pub audit: Option<Item>,
 }
 
 /// What one delivery of a unit to one filter came to.
@@ -105,6 +111,23 @@ impl Fanout {
     /// that fails stops there; the others go on, and what they delivered after the failed record
     /// is sent again with the retry (at least once).
     pub async fn deliver(&self, records: &[Record]) -> Option<String> {
+        let in_scope = |item: &Item| {
+            self.scope
+                .as_ref()
+                .is_none_or(|a| get_s(item, "pk").and_then(|pk| pk.split('#').next()) == Some(a.as_str()))
+        };
+        let audit: Vec<trails::NewRecord> = records
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.audit.as_ref().filter(|a| in_scope(a)).and_then(|a| trails::audit_record(i, a)))
+            .collect();
+        let trail_failed = trails::deliver(&self.store, &audit, self.data_events).await;
+        let chunks_failed = self.deliver_chunks(records).await;
+        [trail_failed, chunks_failed].into_iter().flatten().min().map(|i| records[i].sequence.clone())
+    }
+
+    /// The chunks' part of [`Fanout::deliver`]: the index of the first record to retry from.
+    async fn deliver_chunks(&self, records: &[Record]) -> Option<usize> {
         let mut queues: Vec<Vec<usize>> = Vec::new();
         let mut by_stream: HashMap<&str, usize> = HashMap::new();
         for (i, r) in records.iter().enumerate() {
@@ -158,7 +181,7 @@ impl Fanout {
             if let Err(e) = self.count_metrics(records, some).await {
                 let first = some.iter().map(|(q, _)| q[0]).min().unwrap_or_default();
                 tracing::warn!(detail = %e, sequence = %records[first].sequence, "metric filters will be retried");
-                return Some(records[first].sequence.clone());
+                return Some(first);
             }
         }
         let failed = futures::future::join_all(queues.iter().map(|queue| {
@@ -181,7 +204,7 @@ impl Fanout {
             }
         }))
         .await;
-        failed.into_iter().flatten().min().map(|i| records[i].sequence.clone())
+        failed.into_iter().flatten().min()
     }
 
     /// The batch's new chunks counted by their groups' metric filters, each once whatever the
@@ -396,11 +419,18 @@ pub fn parse_event(event: &Value) -> Vec<Record> {
         .iter()
         .map(|r| {
             let sequence = r["dynamodb"]["SequenceNumber"].as_str().unwrap_or_default().to_owned();
-            let chunk =
-                (r["eventName"] == "INSERT").then(|| image_to_item(&r["dynamodb"]["NewImage"])).flatten().filter(
-                    |item| get_s(item, attr::TYPE) == Some(Kind::Chunk.as_str()) && get_n(item, attr::FAN) == Some(1),
-                );
-            Record { sequence, chunk }
+            let image = (r["eventName"] == "INSERT").then(|| image_to_item(&r["dynamodb"]["NewImage"])).flatten();
+            let (mut chunk, mut audit) = (None, None);
+            match image {
+                Some(item)
+                    if get_s(&item, attr::TYPE) == Some(Kind::Chunk.as_str()) && get_n(&item, attr::FAN) == Some(1) =>
+                {
+                    chunk = Some(item);
+                }
+                Some(item) if get_s(&item, attr::TYPE) == Some(Kind::Audit.as_str()) => audit = Some(item),
+                _ => {}
+            }
+            Record { sequence, chunk, audit }
         })
         .collect()
 }

@@ -14,6 +14,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         targets: logbook_delivery::Targets::from_env().await,
         backoff: Backoff::DEPLOYED,
         scope: None,
+        data_events: logbook_audit::data_events_enabled(),
     };
     let fanout = &fanout;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

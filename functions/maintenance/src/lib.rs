@@ -4,6 +4,7 @@
 
 pub mod export;
 pub mod publish;
+pub mod trail;
 
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,8 @@ pub struct Worker {
     pub publisher: Option<publish::Publisher>,
     /// Export tasks' objects to S3 (export jobs wait without one).
     pub exporter: Option<export::Exporter>,
+    /// Trails' log files to S3 and their notifications (trail jobs wait without one).
+    pub trails: Option<trail::TrailDeliverer>,
 }
 
 /// What one run did, for the logs and the caller.
@@ -58,7 +61,8 @@ impl Worker {
         let config = aws_config::load_from_env().await;
         let publisher = Some(publish::Publisher::from_env(store.clone(), &config));
         let exporter = Some(export::Exporter::from_env(store.clone(), &config));
-        Worker { store, settle, scope: None, publisher, exporter }
+        let trails = Some(trail::TrailDeliverer::from_env(store.clone(), &config));
+        Worker { store, settle, scope: None, publisher, exporter, trails }
     }
 
     /// Advances every queued job until the deadline or `max_writes` item writes are spent.
@@ -72,9 +76,10 @@ impl Worker {
                 continue;
             }
             let before = budget.writes;
-            let outcome = match (job.kind, &self.exporter) {
-                (JobKind::Export, Some(exporter)) => exporter.run(&job, budget.deadline).await,
-                (JobKind::Export, None) => Ok(Outcome::Waiting),
+            let outcome = match (job.kind, &self.exporter, &self.trails) {
+                (JobKind::Export, Some(exporter), _) => exporter.run(&job, budget.deadline).await,
+                (JobKind::Trail, _, Some(trails)) => trails.run(&job, budget.deadline).await,
+                (JobKind::Export | JobKind::Trail, _, _) => Ok(Outcome::Waiting),
                 _ => self.store.run_job(&job, settle_ms, &mut budget).await,
             };
             report.writes += before - budget.writes;

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 pub struct Trails {
     pub store: Store,
     pub s3: aws_sdk_s3::Client,
+    pub sns: logbook_delivery::sns::Sns,
 }
 
 impl Trails {
@@ -32,6 +33,39 @@ impl Trails {
                 format!("Incorrect S3 bucket policy is detected for bucket: {bucket}"),
             )),
             Err(e) => Err(ApiError::internal(aws_sdk_s3::error::DisplayErrorContext(e))),
+        }
+    }
+
+    /// A trail's log group must be a Logbook log group of the caller's account, in the trail's
+    /// region (CloudTrail delivers there as the caller, through the role).
+    async fn check_log_group(&self, id: &Identity, trail: &Trail) -> Result<(), ApiError> {
+        let Some(arn) = &trail.cloud_watch_logs_log_group_arn else { return Ok(()) };
+        let invalid = || {
+            ApiError::new(
+                ErrorCode::InvalidCloudWatchLogsLogGroupArnException,
+                format!("CloudTrail cannot validate the specified log group ARN: {arn}"),
+            )
+        };
+        let (region, account, name) = trail.log_group().ok_or_else(invalid)?;
+        if account != id.account_id || region != trail.home_region {
+            return Err(invalid());
+        }
+        match self.store.get_group(&Identity::of(&account, &region), &name).await? {
+            Some(_) => Ok(()),
+            None => Err(invalid()),
+        }
+    }
+
+    /// The topic log file notifications go to must exist (and let us read it).
+    async fn check_topic(&self, id: &Identity, trail: &Trail) -> Result<(), ApiError> {
+        let Some(topic) = trail.topic_arn(&id.account_id) else { return Ok(()) };
+        match self.sns.topic_usable(&topic).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(ApiError::new(
+                ErrorCode::InsufficientSnsTopicPolicyException,
+                format!("SNS Topic does not exist or the topic policy is incorrect: {topic}"),
+            )),
+            Err(e) => Err(ApiError::internal(format!("SNS GetTopicAttributes: {e}"))),
         }
     }
 
@@ -92,6 +126,8 @@ impl Trails {
         // Parameters first, then the bucket they name.
         trail.check_combination()?;
         self.check_bucket(&trail.s3_bucket_name).await?;
+        self.check_topic(id, &trail).await?;
+        self.check_log_group(id, &trail).await?;
         self.store.create_trail(id, &trail).await?;
         Ok(trail.view(&id.account_id))
     }
@@ -103,10 +139,18 @@ impl Trails {
         req.validate(false)?;
         let mut trail = self.find_home(id, &name).await?;
         let new_bucket = req.s3_bucket_name.clone();
+        let new_topic = req.sns_topic_name.is_some();
+        let new_group = req.cloud_watch_logs_log_group_arn.is_some();
         req.apply_to(&mut trail);
         trail.check_combination()?;
         if let Some(b) = &new_bucket {
             self.check_bucket(b).await?;
+        }
+        if new_topic {
+            self.check_topic(id, &trail).await?;
+        }
+        if new_group {
+            self.check_log_group(id, &trail).await?;
         }
         self.store.put_trail(id, &trail).await?;
         Ok(trail.view(&id.account_id))
@@ -173,6 +217,38 @@ impl Trails {
             v["StopLoggingTime"] = json!(secs(ms));
             v["TimeLoggingStopped"] = json!(logbook_audit_time(ms));
         }
+        let status = self.store.trail_status(&call.identity, &t.home_region, &t.name).await?;
+        let times = [
+            ("LatestDeliveryTime", status.latest_delivery_time),
+            ("LatestNotificationTime", status.latest_notification_time),
+            ("LatestCloudWatchLogsDeliveryTime", status.latest_cloud_watch_logs_delivery_time),
+        ];
+        for (k, ms) in times {
+            if let Some(ms) = ms {
+                v[k] = json!(secs(ms));
+            }
+        }
+        let errors = [
+            ("LatestDeliveryError", &status.latest_delivery_error),
+            ("LatestNotificationError", &status.latest_notification_error),
+            ("LatestCloudWatchLogsDeliveryError", &status.latest_cloud_watch_logs_delivery_error),
+        ];
+        for (k, e) in errors {
+            if let Some(e) = e {
+                v[k] = json!(e);
+            }
+        }
+        // The newer string forms of the attempts.
+        if let Some(ms) = status.latest_delivery_attempt_time {
+            v["LatestDeliveryAttemptTime"] = json!(logbook_audit_time(ms));
+            v["LatestDeliveryAttemptSucceeded"] =
+                json!(if status.latest_delivery_error.is_none() { logbook_audit_time(ms) } else { String::new() });
+        }
+        if let Some(ms) = status.latest_notification_attempt_time {
+            v["LatestNotificationAttemptTime"] = json!(logbook_audit_time(ms));
+            v["LatestNotificationAttemptSucceeded"] =
+                json!(if status.latest_notification_error.is_none() { logbook_audit_time(ms) } else { String::new() });
+        }
         Ok(v)
     }
 
@@ -183,11 +259,13 @@ impl Trails {
         let mut trail = self.find_home(id, &name).await?;
         trail.is_logging = start;
         if start {
+            // With the job that delivers its log files from now on.
             trail.start_logging_time = Some(now_millis());
+            self.store.start_logging(id, &trail).await?;
         } else {
             trail.stop_logging_time = Some(now_millis());
+            self.store.put_trail(id, &trail).await?;
         }
-        self.store.put_trail(id, &trail).await?;
         Ok(Value::Null)
     }
 }

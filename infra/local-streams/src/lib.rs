@@ -293,7 +293,8 @@ impl Feeder {
         Ok(read)
     }
 
-    /// The event source mapping's filter: inserted chunks of groups with subscribers.
+    /// The event source mapping's filter: inserted chunks of groups with subscribers or metric
+    /// filters, and inserted audit records.
     fn wanted(&self, r: &Value) -> bool {
         // Written before the feeder (or its first run) started: not owed. (DynamoDB Local
         // rounds creation times down to the minute: two minutes' leeway, at least once.)
@@ -306,7 +307,10 @@ impl Feeder {
             .scope
             .as_ref()
             .is_none_or(|a| image["pk"]["S"].as_str().is_some_and(|pk| pk.starts_with(&format!("{a}#"))));
-        r["eventName"] == "INSERT" && in_scope && image["type"]["S"] == "chunk" && image["fan"]["N"] == "1"
+        let chunk = image["type"]["S"] == "chunk" && image["fan"]["N"] == "1";
+        // Audit records: trails deliver them to their log groups.
+        let audit = image["type"]["S"] == "audit";
+        r["eventName"] == "INSERT" && in_scope && (chunk || audit)
     }
 
     /// Polls for ever, pausing `idle` when there is nothing new.

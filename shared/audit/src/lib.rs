@@ -47,6 +47,17 @@ fn is_data_event(action: Action) -> bool {
     matches!(action, Action::PutLogEvents | Action::GetLogEvents | Action::FilterLogEvents)
 }
 
+/// [`is_data_event`] of a record's `eventName`.
+pub fn is_data_event_name(event_name: &str) -> bool {
+    matches!(event_name, "PutLogEvents" | "GetLogEvents" | "FilterLogEvents")
+}
+
+/// Whether data events are recorded and delivered: `LOGBOOK_AUDIT_DATA_EVENTS=1` (as a trail
+/// with data event selectors in AWS). Trails deliver management events only otherwise.
+pub fn data_events_enabled() -> bool {
+    std::env::var("LOGBOOK_AUDIT_DATA_EVENTS").is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes"))
+}
+
 /// Request members left out of `requestParameters`: message bodies (large, and possibly
 /// sensitive) and anything secret-shaped.
 const REDACTED: &[&str] = &["logEvents", "logEventMessages", "policyDocument", "accessPolicy"];

@@ -58,12 +58,27 @@ impl JsonApi {
     /// POSTs `body` to `target` (`Service_Version.Operation`): the answer's status and JSON
     /// (`Null` when it is not JSON). `Err` only when no answer came (signing, network, timeout).
     pub async fn call(&self, target: &str, body: &Value) -> Result<(http::StatusCode, Value), String> {
+        let headers = [("content-type", "application/x-amz-json-1.0"), ("x-amz-target", target)];
+        let (status, bytes) = self.post(&headers, body.to_string()).await?;
+        Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
+    }
+
+    /// POSTs an AWS Query request (`Action=…&Version=…&…`, form-encoded; SNS speaks only this):
+    /// the answer's status and its XML text.
+    pub async fn query(&self, params: &[(&str, &str)]) -> Result<(http::StatusCode, String), String> {
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+        let headers = [("content-type", "application/x-www-form-urlencoded; charset=utf-8")];
+        let (status, bytes) = self.post(&headers, body).await?;
+        Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
+    /// Signs and sends one POST to the endpoint's root.
+    async fn post(&self, headers: &[(&str, &str)], body: String) -> Result<(http::StatusCode, Bytes), String> {
         use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
         let credentials = self.credentials.provide_credentials().await.map_err(|e| e.to_string())?;
-        let body = body.to_string();
         let url = format!("{}/", self.endpoint);
         let host = self.endpoint.trim_start_matches("http://").trim_start_matches("https://");
-        let headers = [("host", host), ("content-type", "application/x-amz-json-1.0"), ("x-amz-target", target)];
+        let headers: Vec<(&str, &str)> = std::iter::once(("host", host)).chain(headers.iter().copied()).collect();
         let identity = credentials.into();
         let params = aws_sigv4::sign::v4::SigningParams::builder()
             .identity(&identity)
@@ -83,14 +98,13 @@ impl JsonApi {
             req = req.header(k, v);
         }
         let req = req.body(Full::new(Bytes::from(body))).map_err(|e| e.to_string())?;
-        let (status, bytes) = tokio::time::timeout(self.timeout, async {
+        tokio::time::timeout(self.timeout, async {
             let answer = self.http.request(req).await.map_err(|e| e.to_string())?;
             let status = answer.status();
             let bytes = answer.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
             Ok::<_, String>((status, bytes))
         })
         .await
-        .map_err(|_| "timed out".to_owned())??;
-        Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
+        .map_err(|_| "timed out".to_owned())?
     }
 }

@@ -12,6 +12,7 @@
 pub mod cloudwatch;
 pub mod json_api;
 pub mod s3;
+pub mod sns;
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 
 pub const MAX_TRAILS_PER_REGION: i64 = 5;
 pub const LOOKUP_WINDOW_MS: i64 = 90 * 86_400_000;
+/// How long after StopLogging its own record may be timed (calls end within 29 s).
+pub const STOP_RECORD_MS: i64 = 30_000;
 
 /// What LookupEvents can filter on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -170,6 +172,21 @@ pub struct Trail {
 impl Trail {
     /// Settings that cannot go together: a multi-region trail records global service events.
     pub fn check_combination(&self) -> Result<(), ApiError> {
+        match (&self.cloud_watch_logs_log_group_arn, &self.cloud_watch_logs_role_arn) {
+            (Some(_), None) => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidCloudWatchLogsRoleArnException,
+                    "You must specify a role ARN together with a log group ARN.",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidCloudWatchLogsLogGroupArnException,
+                    "You must specify a log group ARN together with a role ARN.",
+                ));
+            }
+            _ => {}
+        }
         if self.is_multi_region_trail && !self.include_global_service_events {
             return Err(ApiError::new(
                 ErrorCode::InvalidParameterCombinationException,
@@ -177,6 +194,44 @@ impl Trail {
             ));
         }
         Ok(())
+    }
+
+    /// Whether the trail records what happened at `time` (ms): from StartLogging on, and, once
+    /// stopped, up to StopLogging.
+    pub fn logs_at(&self, time: i64) -> bool {
+        let started = self.start_logging_time.is_some_and(|s| time >= s);
+        let not_stopped = self.is_logging || self.stop_logging_time.is_some_and(|s| time <= s);
+        started && not_stopped
+    }
+
+    /// Whether the trail delivers a record: one of the time it logged, or the StopLogging call
+    /// that stopped it (recorded just after the stop, and delivered as CloudTrail delivers it;
+    /// alarms on StopLogging rely on it).
+    pub fn takes(&self, time: i64, event_name: &str, resource_arns: &[&str], account: &str) -> bool {
+        if self.logs_at(time) {
+            return true;
+        }
+        let stop = self.stop_logging_time.filter(|_| !self.is_logging);
+        event_name == "StopLogging"
+            && stop.is_some_and(|s| time >= s && time <= s + STOP_RECORD_MS)
+            && resource_arns.contains(&self.arn(account).as_str())
+    }
+
+    /// Whether the trail takes records of `region`: its own, or every region's when multi-region.
+    pub fn covers(&self, region: &str) -> bool {
+        self.is_multi_region_trail || self.home_region == region
+    }
+
+    /// The log group records also go to, when the trail names one: (region, account, name).
+    pub fn log_group(&self) -> Option<(String, String, String)> {
+        self.cloud_watch_logs_log_group_arn.as_deref().and_then(parse_log_group_arn)
+    }
+
+    /// The SNS topic ARN log file notifications go to.
+    pub fn topic_arn(&self, account: &str) -> Option<String> {
+        self.sns_topic_name.as_ref().map(|t| {
+            if t.starts_with("arn:") { t.clone() } else { format!("arn:aws:sns:{}:{account}:{t}", self.home_region) }
+        })
     }
 
     pub fn arn(&self, account: &str) -> String {
@@ -209,11 +264,90 @@ impl Trail {
                 v[k] = serde_json::Value::String(x.clone());
             }
         }
-        if let Some(topic) = &self.sns_topic_name {
-            v["SnsTopicARN"] = format!("arn:aws:sns:{}:{account}:{topic}", self.home_region).into();
+        if let Some(topic) = self.topic_arn(account) {
+            v["SnsTopicARN"] = topic.into();
         }
         v
     }
+}
+
+/// A log group ARN as CloudTrail takes it (`arn:aws:logs:{region}:{account}:log-group:{name}`,
+/// with or without the `:*` DescribeLogGroups shows): (region, account, group name).
+pub fn parse_log_group_arn(arn: &str) -> Option<(String, String, String)> {
+    let rest = arn.strip_prefix("arn:aws:logs:")?;
+    let mut parts = rest.splitn(3, ':');
+    let (region, account, resource) = (parts.next()?, parts.next()?, parts.next()?);
+    let name = resource.strip_prefix("log-group:")?;
+    let name = name.strip_suffix(":*").unwrap_or(name);
+    let ok = !region.is_empty()
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && !name.is_empty()
+        && !name.contains(':');
+    ok.then(|| (region.to_owned(), account.to_owned(), name.to_owned()))
+}
+
+/// `arn:aws:iam::{account}:role/{path/}{name}`.
+pub fn is_role_arn(arn: &str) -> bool {
+    let Some(rest) = arn.strip_prefix("arn:aws:iam::") else { return false };
+    let Some((account, role)) = rest.split_once(":role/") else { return false };
+    account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && !role.is_empty()
+        && role.len() <= 512
+        && role.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-/".contains(&b))
+}
+
+/// The log stream CloudTrail writes one region's records to in a trail's log group.
+pub fn cloudtrail_stream_name(account: &str, region: &str) -> String {
+    format!("{account}_CloudTrail_{region}")
+}
+
+/// Where CloudTrail puts a log file: `{prefix/}AWSLogs/{account}/CloudTrail/{region}/{yyyy}/{MM}/
+/// {dd}/{account}_CloudTrail_{region}_{yyyyMMddTHHmmZ}_{unique}.json.gz`. `time`: ms, the file's
+/// delivery time; `unique`: 16 alphanumerics.
+pub fn log_file_key(prefix: Option<&str>, account: &str, region: &str, time: &str, unique: &str) -> String {
+    // `time` is an ISO 8601 second (`2026-12-07T01:42:02Z`): its date and minute name the file.
+    let (y, m, d) = (&time[0..4], &time[5..7], &time[8..10]);
+    let (hh, mm) = (&time[11..13], &time[14..16]);
+    let head = match prefix.filter(|p| !p.is_empty()) {
+        Some(p) => format!("{}/", p.trim_end_matches('/')),
+        None => String::new(),
+    };
+    format!(
+        "{head}AWSLogs/{account}/CloudTrail/{region}/{y}/{m}/{d}/{account}_CloudTrail_{region}_{y}{m}{d}T{hh}{mm}Z_{unique}.json.gz"
+    )
+}
+
+/// What GetTrailStatus reports of a trail's deliveries, and how far its log files have gone.
+/// Kept in an item of its own: deliveries update single members, never the trail's settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrailStatus {
+    /// Records up to this audit sort key (time, event id) are in log files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_through: Option<String>,
+    /// A log file being written covers records up to here: after a crash, the same file (same
+    /// key, same records) is written again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_through: Option<String>,
+    /// Milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_delivery_time: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_delivery_attempt_time: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_delivery_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_notification_time: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_notification_attempt_time: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_notification_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_cloud_watch_logs_delivery_time: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_cloud_watch_logs_delivery_error: Option<String>,
 }
 
 pub fn trail_arn(region: &str, account: &str, name: &str) -> String {
@@ -270,16 +404,17 @@ impl TrailRequest {
                 format!("SNS topic name '{t}' is not valid."),
             ));
         }
-        match (&self.cloud_watch_logs_log_group_arn, &self.cloud_watch_logs_role_arn) {
+        // An empty string clears the setting (UpdateTrail): nothing to check.
+        let set = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+        match (&set(&self.cloud_watch_logs_log_group_arn), &set(&self.cloud_watch_logs_role_arn)) {
             (Some(g), Some(r)) => {
-                let ok = g.starts_with("arn:aws:logs:") && g.contains(":log-group:");
-                if !ok {
+                if parse_log_group_arn(g).is_none() {
                     return Err(ApiError::new(
                         ErrorCode::InvalidCloudWatchLogsLogGroupArnException,
                         format!("CloudWatch Logs log group ARN '{g}' is not valid."),
                     ));
                 }
-                if !(r.starts_with("arn:aws:iam::") && r.contains(":role/")) {
+                if !is_role_arn(r) {
                     return Err(ApiError::new(
                         ErrorCode::InvalidCloudWatchLogsRoleArnException,
                         format!("CloudWatch Logs role ARN '{r}' is not valid."),
@@ -476,6 +611,75 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn log_group_and_role_arns() {
+        type Parsed<'a> = Option<(&'a str, &'a str, &'a str)>;
+        let cases: &[(&str, Parsed)] = &[
+            (
+                "arn:aws:logs:us-east-1:123456789012:log-group:CloudTrail/logs:*",
+                Some(("us-east-1", "123456789012", "CloudTrail/logs")),
+            ),
+            ("arn:aws:logs:eu-west-1:123456789012:log-group:app", Some(("eu-west-1", "123456789012", "app"))),
+            ("arn:aws:logs:us-east-1:123:log-group:app", None),
+            ("arn:aws:logs:us-east-1:123456789012:log-group:", None),
+            ("arn:aws:logs:us-east-1:123456789012:destination:d", None),
+            ("arn:aws:logs:us-east-1:123456789012:log-group:a:log-stream:s", None),
+            ("cwllga", None),
+        ];
+        for (arn, want) in cases {
+            let got = parse_log_group_arn(arn);
+            let want = want.map(|(r, a, n)| (r.to_owned(), a.to_owned(), n.to_owned()));
+            assert_eq!(got, want, "{arn}");
+        }
+        for (arn, ok) in [
+            ("arn:aws:iam::123456789012:role/CloudTrail_CloudWatchLogs_Role", true),
+            ("arn:aws:iam::123456789012:role/service-role/x", true),
+            ("arn:aws:iam::123:role/x", false),
+            ("arn:aws:iam::123456789012:user/x", false),
+            ("cwlgra", false),
+            ("arn:aws:iam::123456789012:role/", false),
+        ] {
+            assert_eq!(is_role_arn(arn), ok, "{arn}");
+        }
+    }
+
+    #[test]
+    fn log_file_keys() {
+        assert_eq!(
+            log_file_key(Some("audit/"), "123456789012", "us-east-1", "2026-12-07T01:42:02Z", "AbCdEfGh01234567"),
+            "audit/AWSLogs/123456789012/CloudTrail/us-east-1/2026/12/07/123456789012_CloudTrail_us-east-1_20261207T0142Z_AbCdEfGh01234567.json.gz"
+        );
+        assert!(
+            log_file_key(None, "1", "r", "2026-12-07T01:42:02Z", "u").starts_with("AWSLogs/1/CloudTrail/r/2026/12/07/")
+        );
+    }
+
+    #[test]
+    fn logging_windows() {
+        let mut t = TrailRequest { name: Some("t1".into()), s3_bucket_name: Some("b".into()), ..Default::default() }
+            .into_trail("us-east-1");
+        assert!(!t.logs_at(5), "not logging until StartLogging");
+        t.is_logging = true;
+        t.start_logging_time = Some(10);
+        assert!(!t.logs_at(9) && t.logs_at(10) && t.logs_at(1_000));
+        t.is_logging = false;
+        t.stop_logging_time = Some(20);
+        assert!(t.logs_at(20) && !t.logs_at(21));
+        let arn = t.arn("123456789012");
+        assert!(t.takes(25, "StopLogging", &[&arn], "123456789012"), "its own StopLogging");
+        assert!(!t.takes(
+            25,
+            "StopLogging",
+            &["arn:aws:cloudtrail:us-east-1:123456789012:trail/other"],
+            "123456789012"
+        ));
+        assert!(!t.takes(25, "CreateLogGroup", &[&arn], "123456789012"));
+        assert!(!t.takes(20 + STOP_RECORD_MS + 1, "StopLogging", &[&arn], "123456789012"));
+        assert!(t.covers("us-east-1") && !t.covers("eu-west-1"));
+        t.is_multi_region_trail = true;
+        assert!(t.covers("eu-west-1"));
     }
 
     #[test]

@@ -222,3 +222,54 @@ impl Store {
         Ok(keys_in_order.iter().filter_map(|k| got.remove(k)).collect())
     }
 }
+
+/// A record read for delivery: its region and its sort key (time, event id) with it.
+#[derive(Debug, Clone)]
+pub struct Windowed {
+    pub region: String,
+    pub sort: String,
+    pub record: AuditRecord,
+}
+
+impl Store {
+    /// The account's records of `regions` whose sort key lies in (`after`, `through`] (see
+    /// [`keys::audit_sort`]), in sort-key order: at most `cap`, and whether more are left (then
+    /// the last one returned is where the next read starts). Trails read their log files here.
+    pub async fn audit_window(
+        &self,
+        account: &str,
+        regions: &[String],
+        after: &str,
+        through: &str,
+        cap: usize,
+    ) -> Result<(Vec<Windowed>, bool), ApiError> {
+        let time = |sk: &str| sk.get(..13).and_then(|t| t.parse::<i64>().ok()).unwrap_or(0);
+        let (from, to) = (time(after), time(through));
+        let mut found: Vec<Windowed> = Vec::new();
+        for region in regions {
+            let id = Identity::of(account, region);
+            for day in self.audit_days(&id, from, to).await? {
+                let queries = (0..keys::AUDIT_SHARDS).map(|shard| {
+                    // The window's records are settled (written well before it closed).
+                    let q = Query::new(keys::audit_records(&id, &day, shard))
+                        .range(Range::Between(after.to_owned(), through.to_owned()))
+                        .eventually_consistent();
+                    self.db().all(q, cap + 1)
+                });
+                for items in futures::future::join_all(queries).await {
+                    for item in items? {
+                        let Some(sort) = get_s(&item, SK).map(str::to_owned) else { continue };
+                        if sort.as_str() == after {
+                            continue;
+                        }
+                        found.push(Windowed { region: region.clone(), sort, record: from_item(item)? });
+                    }
+                }
+            }
+        }
+        found.sort_by(|a, b| a.sort.cmp(&b.sort));
+        let more = found.len() > cap;
+        found.truncate(cap);
+        Ok((found, more))
+    }
+}

@@ -113,6 +113,7 @@ pub enum Kind {
     MetricPublisher,
     MetricPublished,
     ExportTask,
+    TrailStatus,
 }
 
 impl Kind {
@@ -135,6 +136,7 @@ impl Kind {
             Kind::MetricPublisher => "metricPublisher",
             Kind::MetricPublished => "metricPublished",
             Kind::ExportTask => "exportTask",
+            Kind::TrailStatus => "trailStatus",
         }
     }
 
@@ -528,6 +530,12 @@ pub fn export_task(id: &Identity, task_id: &str) -> Key {
 /// multi-region trail in every region (as a shadow trail).
 pub fn trails(id: &Identity) -> String {
     format!("{}#trails", id.account_id)
+}
+
+/// What a trail's deliveries did and how far its log files went: apart from the trail, so a
+/// delivery never rewrites the trail's settings (nor an UpdateTrail the delivery's progress).
+pub fn trail_status(id: &Identity, home_region: &str, name: &str) -> Key {
+    Key { pk: format!("{}#trail-status", id.account_id), sk: format!("{home_region}#{name}") }
 }
 
 pub fn trail(id: &Identity, home_region: &str, name: &str) -> Key {

@@ -156,6 +156,7 @@ pub struct Query {
     limit: Option<usize>,
     start: Option<Item>,
     projection: Option<&'static str>,
+    eventual: bool,
 }
 
 impl Query {
@@ -168,7 +169,15 @@ impl Query {
             limit: None,
             start: None,
             projection: None,
+            eventual: false,
         }
+    }
+
+    /// Eventually consistent (half the read units): for items written long enough ago that
+    /// every replica has them.
+    pub fn eventually_consistent(mut self) -> Query {
+        self.eventual = true;
+        self
     }
 
     pub fn range(mut self, range: Range) -> Query {
@@ -603,7 +612,7 @@ impl Table {
             .query()
             .table_name(&self.name)
             .set_index_name(q.index.map(str::to_owned))
-            .consistent_read(q.index.is_none())
+            .consistent_read(q.index.is_none() && !q.eventual)
             .scan_index_forward(q.forward)
             .expression_attribute_names("#pk", pk_name)
             .expression_attribute_values(":pk", s(&q.pk))

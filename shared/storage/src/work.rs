@@ -36,6 +36,10 @@ pub enum JobKind {
     Stream,
     /// Run an export task (the resource is its id): the worker's exporter does it, not `run_job`.
     Export,
+    /// Deliver a logging trail's log files (the resource is its name, the region its home): the
+    /// worker's trail deliverer does it, not `run_job`. Queued by StartLogging; done once the
+    /// trail is stopped and caught up, or deleted.
+    Trail,
 }
 
 impl JobKind {
@@ -45,6 +49,7 @@ impl JobKind {
             JobKind::Group => "group",
             JobKind::Stream => "stream",
             JobKind::Export => "export",
+            JobKind::Trail => "trail",
         }
     }
 }
@@ -190,7 +195,9 @@ impl Store {
             JobKind::Group => self.reclaim_group(&job, budget).await?,
             JobKind::Stream => self.reclaim_stream(&job, budget).await?,
             // It writes to S3: the worker hands it to its exporter instead.
-            JobKind::Export => return Err(ApiError::internal("an export job reached run_job")),
+            JobKind::Export | JobKind::Trail => {
+                return Err(ApiError::internal(format!("a {} job reached run_job", job.kind.as_str())));
+            }
         };
         if !finished {
             return Ok(if self.save_job(&job).await? { Outcome::Paused } else { Outcome::Superseded });
@@ -211,7 +218,8 @@ impl Store {
         Ok(self.db().put(job.item()?, Some(job.same_generation())).await? == Write::Done)
     }
 
-    async fn delete_job(&self, job: &Job) -> Result<bool, ApiError> {
+    /// Removes a finished job unless it was queued again meanwhile. False when superseded.
+    pub async fn delete_job(&self, job: &Job) -> Result<bool, ApiError> {
         Ok(self.db().delete(&job.key(), Some(job.same_generation())).await? == Write::Done)
     }
 
