@@ -1,8 +1,10 @@
-//! The fan-out: everything that happens after ingest reads newly stored chunks here, through one
-//! path: subscription delivery, and metric filters' contributions (stored here, each chunk
-//! counted once, published by the maintenance worker: see `logbook_storage::metrics`). Deployed, the table's DynamoDB stream feeds this function through an event source
-//! mapping (only chunk inserts of groups with subscription or metric filters pass its filter); locally,
-//! `scripts/serve` reads DynamoDB Local's stream and invokes the same binary the same way.
+//! The fan-out: everything that happens after ingest reads newly stored items here, through one
+//! path: subscription delivery, metric filters' contributions (stored here, each chunk counted
+//! once, published by the maintenance worker: see `logbook_storage::metrics`), and trails'
+//! records to their log groups ([`trails`]). Deployed, the table's DynamoDB stream feeds this
+//! function through an event source mapping (only chunk inserts of groups with subscription or
+//! metric filters, and audit record inserts, pass its filter); locally, `scripts/serve` reads
+//! DynamoDB Local's stream and invokes the same binary the same way.
 //!
 //! A batch is handled in stream order. Consecutive records of one log stream are delivered
 //! together; a delivery that fails in a way that may pass later (throttling, 5xx, a target that
