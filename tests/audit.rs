@@ -280,3 +280,164 @@ async fn ninety_day_edge() {
         c.lookup_events().lookup_attributes(attr(LookupAttributeKey::EventName, "EdgeEvent")).send().await.unwrap();
     assert_eq!(by_default.events().len(), 1);
 }
+
+/// Data events (PutLogEvents, GetLogEvents, FilterLogEvents) are not recorded unless
+/// `LOGBOOK_AUDIT_DATA_EVENTS` asks (CloudTrail's event history shows management events only);
+/// management calls around them are.
+#[tokio::test]
+async fn data_events_are_not_recorded_by_default() {
+    assert!(!logbook_audit::data_events_enabled(), "the tests run with the default");
+    let t0 = now_ms() - 1;
+    let (c, account) = logs_client();
+    c.create_log_group().log_group_name("data-g").send().await.unwrap();
+    c.create_log_stream().log_group_name("data-g").log_stream_name("s").send().await.unwrap();
+    let e = aws_sdk_cloudwatchlogs::types::InputLogEvent::builder().timestamp(now_ms()).message("m").build().unwrap();
+    c.put_log_events().log_group_name("data-g").log_stream_name("s").log_events(e).send().await.unwrap();
+    c.get_log_events().log_group_name("data-g").log_stream_name("s").send().await.unwrap();
+    c.filter_log_events().log_group_name("data-g").send().await.unwrap();
+    c.test_metric_filter().filter_pattern("m").log_event_messages("m").send().await.unwrap();
+    let reader = trail_client_for(&account, "us-east-1");
+    let mut got = names(&lookup(&reader, t0, None).await).into_iter().map(str::to_owned).collect::<Vec<_>>();
+    got.sort();
+    assert_eq!(got, ["CreateLogGroup", "CreateLogStream", "TestMetricFilter"]);
+}
+
+/// What one record costs, as DynamoDB reports it: a management call with one resource 3 write
+/// units (the record and its two index entries), without one 2; a CreateLogGroup with its record
+/// at most 8. The record and every lookup of it still work.
+#[tokio::test]
+async fn a_management_record_costs_three_write_units() {
+    use logbook_protocol::{Action, Call, Identity};
+    let account = logbook_tests::new_account();
+    let id = Identity {
+        account_id: account.clone(),
+        region: "us-east-1".into(),
+        access_key_id: Some("AKIAIOSFODNN7EXAMPLE".into()),
+        user_name: Some("deployer".into()),
+    };
+    let meter = std::sync::Arc::new(logbook_storage::Meter::default());
+    let log = logbook_storage::audit::AuditLog::new(logbook_tests::store().with_meter(meter.clone()));
+    let ua = "aws-cli/2.22.35 md/awscrt#0.23.4 ua/2.1 os/linux#6.8.0-1017-aws md/arch#x86_64 lang/python#3.12.6 \
+              md/pyimpl#CPython cfg/retry-mode#standard md/installer#exe md/distrib#ubuntu.24 md/prompt#off \
+              md/command#logs.create-log-group";
+    let call = |action: Action, body: &str| {
+        let mut c = Call::new(action, id.clone(), uuid::Uuid::new_v4().to_string(), body.as_bytes().to_vec());
+        c.user_agent = Some(ua.to_owned());
+        c.source_ip = Some("203.0.113.17".into());
+        c
+    };
+    // The first record of the day also writes the day marker: measure the ones after it.
+    let first = call(Action::DescribeLogGroups, "{}");
+    log.write(&id, &logbook_audit::build(&first, &Ok(Value::Null), now_ms())).await.unwrap();
+    let mut cases = vec![
+        (Action::CreateLogGroup, r#"{"logGroupName":"/aws/lambda/my-function-name"}"#.to_owned(), 3.0),
+        (Action::PutRetentionPolicy, r#"{"logGroupName":"app","retentionInDays":30}"#.to_owned(), 3.0),
+        (Action::DescribeLogGroups, r#"{"logGroupNamePrefix":"/aws/","limit":50}"#.to_owned(), 2.0),
+    ];
+    cases.push((Action::DeleteLogStream, r#"{"logGroupName":"app","logStreamName":"web-1"}"#.to_owned(), 4.0));
+    let mut ids = Vec::new();
+    for (action, body, max) in &cases {
+        meter.reset();
+        let record = logbook_audit::build(&call(*action, body), &Ok(Value::Null), now_ms());
+        log.write(&id, &record).await.unwrap();
+        let wru = meter.write_units();
+        assert!(wru <= *max, "{action:?}: {wru} WRU (at most {max})");
+        ids.push((action.name(), record.event_id.clone()));
+    }
+    let reader = trail_client_for(&account, "us-east-1");
+    for (name, event_id) in &ids {
+        let by_id = lookup(&reader, now_ms() - 60_000, Some(attr(LookupAttributeKey::EventId, event_id))).await;
+        assert_eq!(names(&by_id), [*name], "{event_id}");
+        let by_name = lookup(&reader, now_ms() - 60_000, Some(attr(LookupAttributeKey::EventName, name))).await;
+        assert!(by_name.iter().any(|e| e.event_id() == Some(event_id.as_str())), "{name}");
+    }
+    // The stream, a second resource, by name and by ARN.
+    let arn = format!("arn:aws:logs:us-east-1:{account}:log-group:app:log-stream:web-1");
+    for v in ["web-1", arn.as_str()] {
+        let found = lookup(&reader, now_ms() - 60_000, Some(attr(LookupAttributeKey::ResourceName, v))).await;
+        assert_eq!(names(&found), ["DeleteLogStream"], "{v}");
+    }
+    let by_user = lookup(&reader, now_ms() - 60_000, Some(attr(LookupAttributeKey::Username, "deployer"))).await;
+    assert_eq!(by_user.len(), 5);
+}
+
+/// Records in the earlier layout (plain attributes, one pointer item per attribute value and per
+/// event id) are still found, by every attribute, next to new ones.
+#[tokio::test]
+async fn records_in_the_earlier_layout_are_still_found() {
+    use logbook_storage::keys;
+    let (c, account) = logs_client();
+    c.create_log_group().log_group_name("new-style").send().await.unwrap();
+    let id = logbook_protocol::Identity::of(&account, "us-east-1");
+    let t = now_ms() - 5_000;
+    let event_id = "3d3b5a2c-8a41-4b7e-9c3a-1f0e2d4c5b6a";
+    let group_arn = format!("arn:aws:logs:us-east-1:{account}:log-group:old-style");
+    let record = logbook_audit::AuditRecord {
+        event_id: event_id.into(),
+        event_time: t,
+        event_name: "CreateLogGroup".into(),
+        event_source: "logs.amazonaws.com".into(),
+        read_only: false,
+        access_key_id: Some(account.clone()),
+        username: Some("root".into()),
+        resources: vec![logbook_audit::Resource {
+            resource_type: "AWS::Logs::LogGroup".into(),
+            name: "old-style".into(),
+            arn: group_arn.clone(),
+        }],
+        cloudtrail_event: r#"{"eventName":"CreateLogGroup","old":true}"#.into(),
+    };
+    // Written as the layout before this one wrote it.
+    let day = logbook_audit::day(t);
+    let shard = keys::audit_shard(event_id);
+    let sort = keys::audit_sort(t, event_id);
+    let rpk = keys::audit_records(&id, &day, shard);
+    let s = |v: &str| aws_sdk_dynamodb::types::AttributeValue::S(v.to_owned());
+    let mut items = Vec::new();
+    let mut item = logbook_storage::table::to_item(&record).unwrap();
+    item.insert("pk".into(), s(&rpk));
+    item.insert("sk".into(), s(&sort));
+    item.insert("type".into(), s("audit"));
+    items.push(item);
+    let pointer = |pk: String, sk: String| {
+        let mut p = std::collections::HashMap::new();
+        p.insert("pk".to_owned(), s(&pk));
+        p.insert("sk".to_owned(), s(&sk));
+        p.insert("rpk".to_owned(), s(&rpk));
+        p.insert("rsk".to_owned(), s(&sort));
+        p
+    };
+    let ev = keys::audit_event(&id, event_id);
+    items.push(pointer(ev.pk, ev.sk));
+    for (k, v) in [
+        ("EventName", "CreateLogGroup"),
+        ("ResourceName", "old-style"),
+        ("ResourceName", group_arn.as_str()),
+        ("ResourceType", "AWS::Logs::LogGroup"),
+    ] {
+        items.push(pointer(keys::audit_index(&id, k, &day, shard, v), sort.clone()));
+    }
+    let mut marker = keys::audit_legacy_day(&id, &day).item();
+    marker.insert("x".into(), s("y"));
+    items.push(marker);
+    logbook_tests::store().db().batch_put(items).await.unwrap();
+
+    let reader = trail_client_for(&account, "us-east-1");
+    let since = t - 60_000;
+    let ids = |events: &[Event]| events.iter().map(|e| e.event_id().unwrap().to_owned()).collect::<Vec<_>>();
+    assert_eq!(ids(&lookup(&reader, since, Some(attr(LookupAttributeKey::EventId, event_id))).await), [event_id]);
+    for v in ["old-style", group_arn.as_str()] {
+        assert_eq!(ids(&lookup(&reader, since, Some(attr(LookupAttributeKey::ResourceName, v))).await), [event_id]);
+    }
+    let by_name = lookup(&reader, since, Some(attr(LookupAttributeKey::EventName, "CreateLogGroup"))).await;
+    let got: Vec<String> = by_name.iter().map(|e| e.resources()[0].resource_name().unwrap().to_owned()).collect();
+    assert_eq!(got, ["new-style", "old-style"], "new and old records, newest first");
+    let by_type = lookup(&reader, since, Some(attr(LookupAttributeKey::ResourceType, "AWS::Logs::LogGroup"))).await;
+    assert_eq!(by_type.len(), 2);
+    // Everything (the lookups above are recorded too): both records, the old one as it was.
+    let all = lookup(&reader, since, None).await;
+    let created: Vec<&Event> = all.iter().filter(|e| e.event_name() == Some("CreateLogGroup")).collect();
+    assert_eq!(created.len(), 2);
+    assert_eq!(created[1].cloud_trail_event(), Some(r#"{"eventName":"CreateLogGroup","old":true}"#));
+    assert_eq!(all.iter().filter(|e| e.event_name() == Some("LookupEvents")).count(), 5);
+}

@@ -84,6 +84,41 @@ async fn main() {
         c / d
     );
 
+    // Write units, as DynamoDB reports them: a CreateLogGroup with its record, and the record
+    // alone (the day marker written first, as a warm instance has).
+    let meter = std::sync::Arc::new(logbook_storage::Meter::default());
+    let metered_groups =
+        logbook_log_groups::LogGroups { store: store().with_meter(meter.clone()), tokens: TokenCodec::new(b"bench") };
+    let metered_audit = AuditLog::new(store().with_meter(meter.clone()));
+    timed(&metered_groups, &metered_audit, describe()).await;
+    let (mut call_wru, mut record_wru, mut describe_wru) = (0.0, 0.0, 0.0);
+    let rounds = 20;
+    for i in 0..rounds {
+        let body = format!(r#"{{"logGroupName":"/aws/lambda/function-{i}"}}"#);
+        meter.reset();
+        timed(&metered_groups, &metered_audit, request(&account, "Logs_20140328.CreateLogGroup", body.clone())).await;
+        call_wru += meter.write_units();
+        meter.reset();
+        timed(
+            &metered_groups,
+            &NoAudit,
+            request(&account, "Logs_20140328.CreateLogGroup", body.replace("function", "plain")),
+        )
+        .await;
+        record_wru -= meter.write_units();
+        meter.reset();
+        timed(&metered_groups, &metered_audit, describe()).await;
+        describe_wru += meter.write_units();
+    }
+    record_wru += call_wru;
+    let r = f64::from(rounds);
+    println!(
+        "write units: CreateLogGroup with its record {:.1} WRU (the record {:.1}); DescribeLogGroups' record {:.1} WRU\n",
+        call_wru / r,
+        record_wru / r,
+        describe_wru / r
+    );
+
     println!("## LookupEvents latency by history size (records over 90 days)\n");
     println!("| history | lookup | n | mean | p50 | p95 |\n|---|---|---|---|---|---|");
     let lookup = logbook_lookup::Lookup { store: store(), tokens: TokenCodec::new(b"bench") };

@@ -15,7 +15,7 @@ use logbook_model::cloudtrail::{Trail, cloudtrail_stream_name};
 use logbook_model::events::Event;
 use logbook_model::logs::LogStream;
 use logbook_protocol::{ApiError, ErrorCode, Identity};
-use logbook_storage::table::{from_item, get_s};
+use logbook_storage::table::get_s;
 use logbook_storage::trails::{millis, text};
 use logbook_storage::{Item, Store, now_millis};
 use sha2::Digest;
@@ -39,7 +39,7 @@ pub fn audit_record(index: usize, item: &Item) -> Option<NewRecord> {
     let pk = get_s(item, "pk")?;
     let mut parts = pk.splitn(3, '#');
     let (account, region) = (parts.next()?.to_owned(), parts.next()?.to_owned());
-    let record: AuditRecord = from_item(item.clone()).ok()?;
+    let record: AuditRecord = logbook_storage::audit::decode(item.clone()).ok()?;
     Some(NewRecord { index, account, region, record })
 }
 

@@ -47,6 +47,32 @@ fn is_data_event(action: Action) -> bool {
     matches!(action, Action::PutLogEvents | Action::GetLogEvents | Action::FilterLogEvents)
 }
 
+/// Whether a call of `action` is recorded: every management call; data events (PutLogEvents,
+/// GetLogEvents, FilterLogEvents) only with [`data_events_enabled`], as CloudTrail's event
+/// history shows management events only and data events need a trail's selectors.
+pub fn is_recorded(action: Action) -> bool {
+    !is_data_event(action) || data_events_enabled()
+}
+
+/// A record's event id: a UUID (version 7) whose time is the record's event time to the
+/// millisecond, so the record's key follows from its id (LookupEvents by EventId is one GetItem,
+/// with no pointer item to write).
+pub fn event_id_at(event_time: i64) -> String {
+    let ms = event_time.max(0) as u64;
+    let ts = uuid::Timestamp::from_unix(uuid::NoContext, ms / 1000, ((ms % 1000) * 1_000_000) as u32);
+    uuid::Uuid::new_v7(ts).to_string()
+}
+
+/// The event time (ms) an id made by [`event_id_at`] carries; `None` for any other id.
+pub fn event_id_time(event_id: &str) -> Option<i64> {
+    let u = uuid::Uuid::parse_str(event_id).ok()?;
+    if u.get_version_num() != 7 || u.hyphenated().to_string() != event_id {
+        return None;
+    }
+    let (secs, nanos) = u.get_timestamp()?.to_unix();
+    Some(secs as i64 * 1000 + i64::from(nanos / 1_000_000))
+}
+
 /// [`is_data_event`] of a record's `eventName`.
 pub fn is_data_event_name(event_name: &str) -> bool {
     matches!(event_name, "PutLogEvents" | "GetLogEvents" | "FilterLogEvents")
@@ -107,7 +133,7 @@ fn cut(text: &str, max: usize) -> String {
 pub fn build(call: &Call, outcome: &Result<Value, ApiError>, event_time: i64) -> AuditRecord {
     let id = &call.identity;
     let action = call.action;
-    let event_id = uuid::Uuid::new_v4().to_string();
+    let event_id = event_id_at(event_time);
     let request: Option<Map<String, Value>> = serde_json::from_slice(call.body()).ok();
     let mut resources = request.as_ref().map(|r| resources(call, r)).unwrap_or_default();
     resources.retain(|r| r.name.len() <= NAME_MAX && r.arn.len() <= NAME_MAX);
@@ -271,6 +297,21 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_ids_carry_their_time() {
+        for ms in [0, 1, 999, 1_796_083_262_345, 4_102_444_799_999] {
+            let id = event_id_at(ms);
+            assert_eq!(id.len(), 36, "{id}");
+            assert_eq!(event_id_time(&id), Some(ms), "{id}");
+        }
+        assert_ne!(event_id_at(5), event_id_at(5), "random beyond the time");
+        for other in ["3d3b5a2c-8a41-4b7e-9c3a-1f0e2d4c5b6a", "not-an-id", "", "00000001-bench"] {
+            assert_eq!(event_id_time(other), None, "{other}");
+        }
+        // Upper case is another string: not the id a record was stored under.
+        assert_eq!(event_id_time(&event_id_at(7).to_uppercase()), None);
+    }
 
     #[test]
     fn millisecond_times_are_utc() {

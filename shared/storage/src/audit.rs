@@ -1,22 +1,79 @@
-//! Audit records: written by the request pipeline for every call, read by LookupEvents.
+//! Audit records: written by the request pipeline for every recorded call, read by LookupEvents
+//! and by trails.
 //!
-//! A record lives in a day-and-shard partition, sorted by time. Each lookup attribute value it
-//! carries gets a small pointer item in a partition of its own (same day and shard), so every
-//! LookupEvents attribute is a key query, never a scan; an event id gets one pointer that a
-//! GetItem finds. A per-day marker lets a lookup skip days without records. All items expire with
-//! the record (90 days).
+//! A record is **one item** in a day-and-shard partition, sorted by time, at most ~1 KB for a
+//! typical call so that it costs one write unit: its content packed (the record's JSON, zstd
+//! with a fixed dictionary of typical records), and two lookup keys on the item itself, the
+//! EventName on `gsi1` and its first resource's name on `gsi2` (ALL projections: a lookup by
+//! either reads whole records from the index). So a management call's record costs 3 write
+//! units (1 without a resource: 2); each further resource of a record adds a small pointer item.
+//! Its event id is a UUID v7 carrying its time, so LookupEvents by EventId computes the record's
+//! key: no pointer. The other attributes (EventSource, ReadOnly, Username, AccessKeyId,
+//! ResourceType) take few values in an account, so a lookup by them reads the record partitions
+//! newest first and keeps what matches. A per-day marker lets a lookup skip days without records.
+//! All items expire with the record (90 days).
+//!
+//! Records written before this layout (plain attributes, a pointer item per attribute value and
+//! per event id) are read too: the same partitions and pointer keys are queried, until they
+//! expire.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+use std::io::Read as _;
 use std::sync::Mutex;
 
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::AttributeValue;
 use logbook_audit::AuditRecord;
 use logbook_model::cloudtrail::LookupKey;
 use logbook_protocol::pipeline::AuditSink;
 use logbook_protocol::{ApiError, Call, Identity};
 
-use crate::keys::{self, EXPIRES_AT, Key, Kind, PK, SK, attr};
-use crate::table::{Query, Range, from_item, get_s, n, s, to_item};
+use crate::keys::{self, EXPIRES_AT, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, Key, Kind, SK, attr};
+use crate::table::{Query, Range, from_item, get_s, n, s};
 use crate::{Item, Store, lock, now_millis};
+
+/// The packed record's attribute, and the format byte its value starts with.
+const PACKED: &str = "rec";
+const PACKED_V1: u8 = 1;
+/// Typical records (the JSON [`pack`] compresses), as zstd's dictionary: a record shares most
+/// of its bytes with them. Never changed: records packed with it are read with it (a new one
+/// would be format 2).
+const DICTIONARY_V1: &[u8] = include_bytes!("audit_dictionary.ndjson");
+
+/// A record as its item's packed value.
+fn pack(r: &AuditRecord) -> Result<Vec<u8>, ApiError> {
+    let json = serde_json::to_vec(r).map_err(ApiError::internal)?;
+    let mut z = zstd::bulk::Compressor::with_dictionary(3, DICTIONARY_V1).map_err(ApiError::internal)?;
+    let mut out = vec![PACKED_V1];
+    out.extend(z.compress(&json).map_err(ApiError::internal)?);
+    Ok(out)
+}
+
+fn unpack(bytes: &[u8]) -> Result<AuditRecord, ApiError> {
+    match bytes.split_first() {
+        Some((&PACKED_V1, body)) => {
+            let mut json = Vec::new();
+            zstd::stream::read::Decoder::with_dictionary(body, DICTIONARY_V1)
+                .and_then(|mut d| d.read_to_end(&mut json))
+                .map_err(ApiError::internal)?;
+            serde_json::from_slice(&json).map_err(ApiError::internal)
+        }
+        _ => Err(ApiError::internal("an audit record in an unknown format")),
+    }
+}
+
+/// The record an item holds: packed, or in the earlier plain layout.
+pub fn decode(item: Item) -> Result<AuditRecord, ApiError> {
+    match item.get(PACKED) {
+        Some(AttributeValue::B(b)) => unpack(b.as_ref()),
+        _ => from_item(item),
+    }
+}
+
+/// Whether an item is a record (not a pointer).
+fn is_record(item: &Item) -> bool {
+    item.contains_key(PACKED) || item.contains_key("cloudtrail_event")
+}
 
 /// The pipeline's audit sink, backed by the table.
 pub struct AuditLog {
@@ -25,13 +82,29 @@ pub struct AuditLog {
     days_written: Mutex<HashSet<String>>,
 }
 
+/// The name a ResourceName lookup value is indexed under: a resource's name, or the name an ARN
+/// of a resource we record ends with.
+fn resource_key(value: &str) -> &str {
+    if !value.starts_with("arn:") {
+        return value;
+    }
+    for marker in [":log-stream:", ":filter:", ":destination:", ":trail/", ":log-group:"] {
+        if let Some((_, name)) = value.rsplit_once(marker) {
+            return name;
+        }
+    }
+    value
+}
+
 impl AuditLog {
     pub fn new(store: Store) -> Self {
         AuditLog { store, days_written: Mutex::new(HashSet::new()) }
     }
 
-    /// Every item for one record: the record, its event-id pointer, one pointer per lookup
-    /// attribute value, and the day marker when this instance has not written it yet.
+    /// Every item for one record: the record (with its two index keys), a pointer for each
+    /// further resource name, an event-id pointer only for an id that does not carry the
+    /// record's time (records not made by `logbook_audit::build`), and the day marker when this
+    /// instance has not written it yet.
     fn items(&self, id: &Identity, r: &AuditRecord) -> Result<Vec<Item>, ApiError> {
         let day = logbook_audit::day(r.event_time);
         let shard = keys::audit_shard(&r.event_id);
@@ -39,11 +112,20 @@ impl AuditLog {
         let expires = n(r.event_time / 1000 + logbook_audit::RETENTION_DAYS * 86_400);
         let record_pk = keys::audit_records(id, &day, shard);
 
-        let mut record = to_item(r)?;
-        record.insert(PK.into(), s(&record_pk));
-        record.insert(SK.into(), s(&sort));
+        let mut record = Key { pk: record_pk.clone(), sk: sort.clone() }.item();
+        record.insert(PACKED.into(), AttributeValue::B(Blob::new(pack(r)?)));
         record.insert(EXPIRES_AT.into(), expires.clone());
         record.extend([Kind::Audit.attribute()]);
+        let index = |k: LookupKey, v: &str| keys::audit_index(id, k.as_str(), &day, shard, v);
+        record.insert(GSI1_PK.into(), s(index(LookupKey::EventName, &r.event_name)));
+        record.insert(GSI1_SK.into(), s(&sort));
+        let mut names: Vec<&str> = r.resources.iter().map(|x| x.name.as_str()).collect();
+        let mut seen = HashSet::new();
+        names.retain(|n| seen.insert(*n));
+        if let Some(first) = names.first() {
+            record.insert(GSI2_PK.into(), s(index(LookupKey::ResourceName, first)));
+            record.insert(GSI2_SK.into(), s(&sort));
+        }
         let mut items = vec![record];
 
         let pointer = |key: keys::Key| {
@@ -53,10 +135,11 @@ impl AuditLog {
             item.insert(EXPIRES_AT.into(), expires.clone());
             item
         };
-        items.push(pointer(keys::audit_event(id, &r.event_id)));
-        for (attribute, value) in index_values(r) {
-            let pk = keys::audit_index(id, attribute.as_str(), &day, shard, &value);
-            items.push(pointer(keys::Key { pk, sk: sort.clone() }));
+        for name in names.iter().skip(1) {
+            items.push(pointer(Key { pk: index(LookupKey::ResourceName, name), sk: sort.clone() }));
+        }
+        if logbook_audit::event_id_time(&r.event_id) != Some(r.event_time) {
+            items.push(pointer(keys::audit_event(id, &r.event_id)));
         }
         let marker = format!("{}|{}|{day}", id.account_id, id.region);
         if !lock(&self.days_written).contains(&marker) {
@@ -76,31 +159,26 @@ impl AuditLog {
     }
 }
 
-/// The (attribute, value) pairs a record is found by. Resource names are indexed by name and ARN.
-fn index_values(r: &AuditRecord) -> Vec<(LookupKey, String)> {
-    let mut out = vec![
-        (LookupKey::EventName, r.event_name.clone()),
-        (LookupKey::EventSource, r.event_source.clone()),
-        (LookupKey::ReadOnly, r.read_only.to_string()),
-    ];
-    if let Some(u) = &r.username {
-        out.push((LookupKey::Username, u.clone()));
+/// Whether a record matches a lookup attribute (the index narrowed it; this decides).
+fn matches(r: &AuditRecord, key: LookupKey, value: &str) -> bool {
+    match key {
+        LookupKey::EventId => r.event_id == value,
+        LookupKey::EventName => r.event_name == value,
+        LookupKey::ReadOnly => r.read_only.to_string() == value,
+        LookupKey::Username => r.username.as_deref() == Some(value),
+        LookupKey::ResourceType => r.resources.iter().any(|x| x.resource_type == value),
+        LookupKey::ResourceName => r.resources.iter().any(|x| x.name == value || x.arn == value),
+        LookupKey::EventSource => r.event_source == value,
+        LookupKey::AccessKeyId => r.access_key_id.as_deref() == Some(value),
     }
-    if let Some(k) = &r.access_key_id {
-        out.push((LookupKey::AccessKeyId, k.clone()));
-    }
-    for res in &r.resources {
-        out.push((LookupKey::ResourceType, res.resource_type.clone()));
-        out.push((LookupKey::ResourceName, res.name.clone()));
-        out.push((LookupKey::ResourceName, res.arn.clone()));
-    }
-    let mut seen = HashSet::new();
-    out.retain(|(k, v)| seen.insert((k.as_str(), v.clone())));
-    out
 }
 
 impl AuditSink for AuditLog {
     async fn record(&self, call: &Call, outcome: &Result<serde_json::Value, ApiError>) -> Result<(), ApiError> {
+        // Data events only when asked for (management events always).
+        if !logbook_audit::is_recorded(call.action) {
+            return Ok(());
+        }
         let record = logbook_audit::build(call, outcome, now_millis());
         self.write(&call.identity, &record).await
     }
@@ -118,6 +196,23 @@ impl logbook_model::token::Cursor for AuditCursor {
         (0..=keys::TIME_MAX).contains(&self.time) && crate::is_id(&self.event_id, 64)
     }
 }
+
+/// Records read from one day and shard for a lookup, newest first: whole records, and pointers
+/// (record keys) still to be fetched.
+#[derive(Default)]
+struct Found {
+    records: Vec<(String, AuditRecord)>,
+    pointers: Vec<(String, String)>,
+}
+
+/// A day with records, and whether some are in the earlier layout.
+struct Day {
+    day: String,
+    legacy: bool,
+}
+
+/// Items per page when a lookup filters a record partition.
+const FILTER_PAGE: usize = 200;
 
 impl Store {
     /// Records between `start` and `end` (ms, inclusive), newest first, older than `before`,
@@ -141,35 +236,28 @@ impl Store {
         let days = self.audit_days(id, start, end).await?;
         let exclusive = before.map(|c| keys::audit_sort(c.time, &c.event_id));
         let (lo, hi) = keys::audit_sort_range(start, end);
-        // (record pk, sort key), newest first.
-        let mut found: Vec<(String, String)> = Vec::new();
+        let upper = exclusive.clone().unwrap_or_else(|| hi.clone());
+        // (sort key, record), newest first.
+        let mut found: Vec<(String, AuditRecord)> = Vec::new();
         for day in days {
-            let queries = (0..keys::AUDIT_SHARDS).map(|shard| {
-                let pk = match attribute {
-                    Some((k, v)) => keys::audit_index(id, k.as_str(), &day, shard, v),
-                    None => keys::audit_records(id, &day, shard),
-                };
-                let record_pk = keys::audit_records(id, &day, shard);
-                let upper = exclusive.clone().unwrap_or_else(|| hi.clone());
-                let q = Query::new(pk)
-                    .range(Range::Between(lo.clone(), upper))
-                    .project("sk")
-                    .backward(true)
-                    .limit(limit + 2);
-                async move { self.db().page(&q).await.map(|page| (record_pk, page)) }
+            let shards = (0..keys::AUDIT_SHARDS).map(|shard| {
+                let range = Range::Between(lo.clone(), upper.clone());
+                self.lookup_shard(id, &day, shard, attribute, range, limit + 2)
             });
-            let mut day_found: Vec<(String, String)> = Vec::new();
-            for result in futures::future::join_all(queries).await {
-                let (record_pk, page) = result?;
-                for item in page.items {
-                    if let Some(sk) = get_s(&item, SK)
-                        && Some(sk) != exclusive.as_deref()
-                    {
-                        day_found.push((record_pk.clone(), sk.to_owned()));
-                    }
-                }
+            let mut day_found: Vec<(String, AuditRecord)> = Vec::new();
+            let mut pointers: Vec<(String, String)> = Vec::new();
+            for f in futures::future::join_all(shards).await {
+                let f = f?;
+                day_found.extend(f.records);
+                pointers.extend(f.pointers);
             }
-            day_found.sort_by(|a, b| b.1.cmp(&a.1));
+            for (sk, r) in self.get_records(&pointers).await? {
+                day_found.push((sk, r));
+            }
+            day_found
+                .retain(|(sk, r)| Some(sk) != exclusive.as_ref() && attribute.is_none_or(|(k, v)| matches(r, k, v)));
+            day_found.sort_by(|a, b| b.0.cmp(&a.0));
+            day_found.dedup_by(|a, b| a.0 == b.0);
             found.extend(day_found);
             if found.len() > limit {
                 break;
@@ -177,8 +265,93 @@ impl Store {
         }
         let more = found.len() > limit;
         found.truncate(limit);
-        let records = self.get_records(&found).await?;
-        Ok((records, more))
+        Ok((found.into_iter().map(|(_, r)| r).collect(), more))
+    }
+
+    /// One day and shard of a lookup: at least `want` matching records (or all there are) in
+    /// `range`, newest first.
+    async fn lookup_shard(
+        &self,
+        id: &Identity,
+        day: &Day,
+        shard: u32,
+        attribute: Option<(LookupKey, &str)>,
+        range: Range,
+        want: usize,
+    ) -> Result<Found, ApiError> {
+        let Day { day, legacy: has_legacy } = day;
+        let mut found = Found::default();
+        let records_pk = keys::audit_records(id, day, shard);
+        // The indexed attributes: the index on the record itself, and pointer items (further
+        // resources; earlier records).
+        let indexed = match attribute {
+            Some((LookupKey::EventName, v)) => Some((GSI1, keys::audit_index(id, "EventName", day, shard, v), None)),
+            Some((LookupKey::ResourceName, v)) => {
+                let name = resource_key(v);
+                let legacy = (name != v).then(|| keys::audit_index(id, "ResourceName", day, shard, v));
+                Some((GSI2, keys::audit_index(id, "ResourceName", day, shard, name), legacy))
+            }
+            _ => None,
+        };
+        if let Some((index, key, legacy)) = indexed {
+            let on_index = Query::new(&key).index(index).range(range.clone()).backward(true).limit(want);
+            // Pointers: further resources of current records (by name), and the earlier
+            // layout's (by name and by ARN) on days that have them.
+            let mut pointer_keys = Vec::new();
+            if *has_legacy || matches!(attribute, Some((LookupKey::ResourceName, _))) {
+                pointer_keys.push(key);
+            }
+            if *has_legacy {
+                pointer_keys.extend(legacy);
+            }
+            let pointer_queries = pointer_keys
+                .into_iter()
+                .map(|pk| Query::new(pk).range(range.clone()).backward(true).limit(want))
+                .collect::<Vec<_>>();
+            let (records, pointers) = futures::future::join(
+                self.db().page(&on_index),
+                futures::future::join_all(pointer_queries.iter().map(|q| self.db().page(q))),
+            )
+            .await;
+            for item in records?.items {
+                if let Some(sk) = get_s(&item, SK).map(str::to_owned) {
+                    found.records.push((sk, decode(item)?));
+                }
+            }
+            for page in pointers {
+                for item in page?.items {
+                    if let (Some(rpk), Some(rsk)) = (get_s(&item, attr::RECORD_PK), get_s(&item, attr::RECORD_SK)) {
+                        found.pointers.push((rpk.to_owned(), rsk.to_owned()));
+                    }
+                }
+            }
+            return Ok(found);
+        }
+        // Everything, or an attribute few values share: the record partition itself, newest
+        // first, keeping what matches.
+        let mut start = None;
+        loop {
+            let q = Query::new(&records_pk)
+                .range(range.clone())
+                .backward(true)
+                .limit(if attribute.is_none() { want } else { FILTER_PAGE })
+                .after(start);
+            let page = self.db().page(&q).await?;
+            for item in page.items {
+                let Some(sk) = get_s(&item, SK).map(str::to_owned) else { continue };
+                if !is_record(&item) {
+                    continue;
+                }
+                let r = decode(item)?;
+                if attribute.is_none_or(|(k, v)| matches(&r, k, v)) {
+                    found.records.push((sk, r));
+                }
+            }
+            if found.records.len() >= want || page.last.is_none() {
+                return Ok(found);
+            }
+            start = page.last;
+        }
     }
 
     async fn lookup_event_id(
@@ -189,37 +362,69 @@ impl Store {
         end: i64,
         before: Option<&AuditCursor>,
     ) -> Result<(Vec<AuditRecord>, bool), ApiError> {
-        let Some(pointer) = self.db().get_item(&keys::audit_event(id, event_id)).await? else {
-            return Ok((Vec::new(), false));
+        // An id that carries its time names its record's key; any other, its pointer.
+        let key = match logbook_audit::event_id_time(event_id) {
+            Some(time) => Key {
+                pk: keys::audit_records(id, &logbook_audit::day(time), keys::audit_shard(event_id)),
+                sk: keys::audit_sort(time, event_id),
+            },
+            None => {
+                let Some(pointer) = self.db().get_item(&keys::audit_event(id, event_id)).await? else {
+                    return Ok((Vec::new(), false));
+                };
+                let (Some(rpk), Some(rsk)) = (get_s(&pointer, attr::RECORD_PK), get_s(&pointer, attr::RECORD_SK))
+                else {
+                    return Ok((Vec::new(), false));
+                };
+                Key { pk: rpk.to_owned(), sk: rsk.to_owned() }
+            }
         };
-        let (Some(rpk), Some(rsk)) = (get_s(&pointer, attr::RECORD_PK), get_s(&pointer, attr::RECORD_SK)) else {
-            return Ok((Vec::new(), false));
+        let record = match self.db().get_item(&key).await? {
+            Some(item) if is_record(&item) => decode(item)?,
+            _ => return Ok((Vec::new(), false)),
         };
-        let records = self.get_records(&[(rpk.to_owned(), rsk.to_owned())]).await?;
-        let records =
-            records.into_iter().filter(|r| r.event_time >= start && r.event_time <= end && before.is_none()).collect();
-        Ok((records, false))
+        let keep =
+            record.event_id == event_id && record.event_time >= start && record.event_time <= end && before.is_none();
+        Ok((if keep { vec![record] } else { Vec::new() }, false))
     }
 
-    /// Days in [start, end] that have records, newest first.
-    async fn audit_days(&self, id: &Identity, start: i64, end: i64) -> Result<Vec<String>, ApiError> {
-        let q = Query::new(keys::audit_days(id))
-            .range(Range::Between(logbook_audit::day(start), logbook_audit::day(end)))
-            .backward(true);
-        let items = self.db().all(q, usize::MAX).await?;
-        Ok(items.iter().filter_map(|i| get_s(i, SK)).map(str::to_owned).collect())
-    }
-
-    /// Full records for (pk, sk) keys, in the given order.
-    async fn get_records(&self, keys_in_order: &[(String, String)]) -> Result<Vec<AuditRecord>, ApiError> {
-        let wanted: Vec<Key> = keys_in_order.iter().map(|(pk, sk)| Key { pk: pk.clone(), sk: sk.clone() }).collect();
-        let mut got: HashMap<(String, String), AuditRecord> = HashMap::new();
-        for item in self.db().batch_get(&wanted, false).await? {
-            let Some(key) = Key::of(&item) else { continue };
-            got.insert((key.pk, key.sk), from_item(item)?);
+    /// Days in [start, end] that have records, newest first: whether each has records of the
+    /// earlier layout (their pointers are queried only then).
+    async fn audit_days(&self, id: &Identity, start: i64, end: i64) -> Result<Vec<Day>, ApiError> {
+        let range = || Range::Between(logbook_audit::day(start), logbook_audit::day(end));
+        let (legacy, current) = futures::future::join(
+            self.db().all(Query::new(keys::audit_days(id)).range(range()), usize::MAX),
+            self.db().all(Query::new(keys::audit_record_days(id)).range(range()), usize::MAX),
+        )
+        .await;
+        let mut days: Vec<Day> = Vec::new();
+        for (items, legacy) in [(legacy?, true), (current?, false)] {
+            for day in items.iter().filter_map(|i| get_s(i, SK)) {
+                match days.iter_mut().find(|d| d.day == day) {
+                    Some(d) => d.legacy |= legacy,
+                    None => days.push(Day { day: day.to_owned(), legacy }),
+                }
+            }
         }
-        // A pointer without its record (it expired, or was never fully written) is skipped.
-        Ok(keys_in_order.iter().filter_map(|k| got.remove(k)).collect())
+        days.sort_by(|a, b| b.day.cmp(&a.day));
+        Ok(days)
+    }
+
+    /// Records for (pk, sk) keys, with their sort keys. A pointer without its record (it
+    /// expired, or was never fully written) is skipped.
+    async fn get_records(&self, wanted: &[(String, String)]) -> Result<Vec<(String, AuditRecord)>, ApiError> {
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut unique: Vec<Key> = wanted.iter().map(|(pk, sk)| Key { pk: pk.clone(), sk: sk.clone() }).collect();
+        unique.sort_by(|a, b| (&a.pk, &a.sk).cmp(&(&b.pk, &b.sk)));
+        unique.dedup_by(|a, b| a.pk == b.pk && a.sk == b.sk);
+        let mut out = Vec::new();
+        for item in self.db().batch_get(&unique, false).await? {
+            let Some(key) = Key::of(&item) else { continue };
+            out.push((key.sk, decode(item)?));
+        }
+        Ok(out)
     }
 }
 
@@ -248,7 +453,7 @@ impl Store {
         let mut found: Vec<Windowed> = Vec::new();
         for region in regions {
             let id = Identity::of(account, region);
-            for day in self.audit_days(&id, from, to).await? {
+            for Day { day, .. } in self.audit_days(&id, from, to).await? {
                 let queries = (0..keys::AUDIT_SHARDS).map(|shard| {
                     // The window's records are settled (written well before it closed).
                     let q = Query::new(keys::audit_records(&id, &day, shard))
@@ -262,7 +467,7 @@ impl Store {
                         if sort.as_str() == after {
                             continue;
                         }
-                        found.push(Windowed { region: region.clone(), sort, record: from_item(item)? });
+                        found.push(Windowed { region: region.clone(), sort, record: decode(item)? });
                     }
                 }
             }

@@ -497,12 +497,25 @@ pub fn audit_event(id: &Identity, event_id: &str) -> Key {
     Key { pk: format!("{head}{}", name_part(event_id, budget)), sk: "event".to_owned() }
 }
 
-/// One item per day that has records, so a lookup skips empty days without querying them.
+/// One item per day that has records, so a lookup skips empty days without querying them. Days
+/// with records of the earlier layout (a pointer item per attribute value) are listed here;
+/// days of the current one (one item per record, indexed on the item) in [`audit_record_days`],
+/// so a lookup queries the earlier pointers only on days that have them.
 pub fn audit_days(id: &Identity) -> String {
     format!("{}#audit-days", scope(id))
 }
 
+pub fn audit_record_days(id: &Identity) -> String {
+    format!("{}#audit-days2", scope(id))
+}
+
+/// A day's marker in the current layout's list.
 pub fn audit_day(id: &Identity, day: &str) -> Key {
+    Key { pk: audit_record_days(id), sk: day.to_owned() }
+}
+
+/// A day's marker in the earlier layout's list (written by earlier versions; tests write it).
+pub fn audit_legacy_day(id: &Identity, day: &str) -> Key {
     Key { pk: audit_days(id), sk: day.to_owned() }
 }
 
