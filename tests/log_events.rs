@@ -181,7 +181,18 @@ async fn pages_are_capped_at_one_megabyte() {
 
 #[tokio::test]
 async fn stream_metadata_and_concurrent_writers() {
-    let (c, _) = logs_client();
+    let (c, account) = logs_client();
+    // The stream's metadata is settled from its chunks by the fan-out (fed as scripts/serve feeds it).
+    let table = logbook_tests::store().table().to_owned();
+    let mut feeder = logbook_local_streams::Feeder::new(
+        &logbook_tests::dynamodb_endpoint(),
+        &table,
+        None,
+        logbook_local_streams::Start::Latest,
+        Some(account.clone()),
+    )
+    .await
+    .unwrap();
     setup(&c).await;
     let base = now_ms() - HOUR;
     let mut set = tokio::task::JoinSet::new();
@@ -220,6 +231,29 @@ async fn stream_metadata_and_concurrent_writers() {
     assert_eq!(unique.len(), 800);
     assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "in time order across writers");
 
+    // Before the fan-out has run: the first batch's times (a new stream shows them at once).
+    let early = c.describe_log_streams().log_group_name("g").send().await.unwrap();
+    assert!(early.log_streams()[0].last_event_timestamp().is_some_and(|t| t >= base));
+    let fanout = logbook_fanout::Fanout {
+        store: logbook_tests::store_for("fanout"),
+        targets: logbook_tests::targets(None),
+        backoff: logbook_fanout::Backoff::DEPLOYED,
+        scope: Some(account.clone()),
+        data_events: false,
+    };
+    let sink = |event: serde_json::Value| {
+        let fanout = &fanout;
+        async move { Ok::<serde_json::Value, String>(fanout.handle(&event).await) }
+    };
+    let mut quiet = 0;
+    while quiet < 3 {
+        if feeder.poll(&sink).await.unwrap() == 0 {
+            quiet += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        } else {
+            quiet = 0;
+        }
+    }
     let s = c.describe_log_streams().log_group_name("g").send().await.unwrap();
     let s = &s.log_streams()[0];
     assert_eq!(s.first_event_timestamp(), Some(base));

@@ -77,6 +77,54 @@ async fn setup(
     account
 }
 
+/// Provisioned capacity at full utilisation (us-east-1): $0.00065 per WCU-hour, $0.00013 per
+/// RCU-hour; one unit-hour is 3,600 unit-seconds.
+const WRU_PROVISIONED: f64 = 0.00065 / 3600.0;
+
+/// Every write unit a PutLogEvents causes (chunks, parts, the stream item and its index entry,
+/// active-hour items, and its audit record when data events are recorded) at 1, 10, 100, 1,000
+/// events per call and full batches, for two corpora: $ per GB of message bytes.
+async fn cost_table(
+    events: &logbook_log_events::LogEvents,
+    groups: &logbook_log_groups::LogGroups,
+    streams: &logbook_log_streams::LogStreams,
+    meter: &Arc<Meter>,
+    now: i64,
+) {
+    let audit = AuditLog::new(store().with_meter(meter.clone()));
+    println!("## Cost per GB ingested, every write unit of the call (audit: data events off, the default)\n");
+    println!(
+        "| corpus | events per call | calls | WRU per call | WRU per GB | $ per GB on-demand | $ per GB provisioned (full use) |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for (corpus, len, full) in [("high-entropy 200 B", 200usize, 4_600usize), ("web access ~205 B", WEB, 4_000)] {
+        for count in [1usize, 10, 100, 1_000, full] {
+            let account = setup(events, groups, streams).await;
+            // A first call writes the stream's first times and the hour's active item: steady state after it.
+            let (body, _) = batch(now - 3_700_000, 0, count, 1, len);
+            call(events, &audit, request(&account, "Logs_20140328.PutLogEvents", body)).await;
+            let calls = (2_000_000 / (count * 200)).clamp(10, 400);
+            meter.reset();
+            let mut raw_bytes = 0usize;
+            for i in 0..calls {
+                let (body, raw) = batch(now - 3_600_000 + i as i64 * 1_000, ((i + 1) * count) as u64, count, 1, len);
+                call(events, &audit, request(&account, "Logs_20140328.PutLogEvents", body)).await;
+                raw_bytes += raw;
+            }
+            let wru = meter.write_units();
+            let per_gb = wru / raw_bytes as f64 * GB;
+            let label = if count == full { format!("{count} (full)") } else { count.to_string() };
+            println!(
+                "| {corpus} | {label} | {calls} | {:.2} | {per_gb:.0} | ${:.3} | ${:.3} |",
+                wru / calls as f64,
+                per_gb * WRU_DOLLARS,
+                per_gb * WRU_PROVISIONED
+            );
+        }
+    }
+    println!();
+}
+
 #[tokio::main]
 async fn main() {
     let n: usize = std::env::var("INGEST_BENCH_N").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
@@ -143,6 +191,8 @@ async fn main() {
             per_gb * WRU_DOLLARS
         );
     }
+
+    cost_table(&events, &groups, &streams, &meter, now).await;
 
     // Log shippers: 16 writers sending 100-event batches at once, in-process (no HTTP, no router),
     // so what remains is the pipeline and DynamoDB Local.

@@ -1,9 +1,11 @@
 //! The fan-out: everything that happens after ingest reads newly stored items here, through one
 //! path: subscription delivery, metric filters' contributions (stored here, each chunk counted
-//! once, published by the maintenance worker: see `logbook_storage::metrics`), and trails'
-//! records to their log groups ([`trails`]). Deployed, the table's DynamoDB stream feeds this
-//! function through an event source mapping (only chunk inserts of groups with subscription or
-//! metric filters, and audit record inserts, pass its filter); locally, `scripts/serve` reads
+//! once, published by the maintenance worker: see `logbook_storage::metrics`), trails' records to
+//! their log groups ([`trails`]), and every stream's metadata (first and last event times, last
+//! ingestion time), settled from its chunks once per batch. Deployed, the table's DynamoDB stream
+//! feeds this function through two event source mappings: chunk inserts of groups with
+//! subscription or metric filters and audit record inserts, at once; every other chunk insert
+//! batched for up to a minute (it only settles metadata). Locally, `scripts/serve` reads
 //! DynamoDB Local's stream and invokes the same binary the same way.
 //!
 //! A batch is handled in stream order. Consecutive records of one log stream are delivered
@@ -85,6 +87,38 @@ pub struct Record {
     pub chunk: Option<Item>,
     /// The new image of an inserted audit record (for trails' log groups).
     pub audit: Option<Item>,
+    /// An inserted chunk's stream and times, for its stream's metadata (every chunk).
+    pub touch: Option<Touch>,
+}
+
+/// What a stored chunk tells about its stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Touch {
+    pub account: String,
+    pub region: String,
+    pub group_id: String,
+    pub stream: String,
+    pub stream_id: String,
+    pub first: i64,
+    pub last: i64,
+    pub ingestion: i64,
+}
+
+impl Touch {
+    fn of(chunk: &Item) -> Option<Touch> {
+        let pk = get_s(chunk, "pk")?;
+        let mut parts = pk.splitn(3, '#');
+        Some(Touch {
+            account: parts.next()?.to_owned(),
+            region: parts.next()?.to_owned(),
+            group_id: get_s(chunk, attr::CHUNK_GROUP_ID)?.to_owned(),
+            stream: get_s(chunk, attr::CHUNK_STREAM)?.to_owned(),
+            stream_id: get_s(chunk, attr::CHUNK_STREAM_ID)?.to_owned(),
+            first: get_n(chunk, attr::MIN_TS)?,
+            last: get_n(chunk, attr::MAX_TS)?,
+            ingestion: get_n(chunk, attr::INGESTION)?,
+        })
+    }
 }
 
 /// What one delivery of a unit to one filter came to.
@@ -124,8 +158,40 @@ impl Fanout {
             .filter_map(|(i, r)| r.audit.as_ref().filter(|a| in_scope(a)).and_then(|a| trails::audit_record(i, a)))
             .collect();
         let trail_failed = trails::deliver(&self.store, &audit, self.data_events).await;
-        let chunks_failed = self.deliver_chunks(records).await;
-        [trail_failed, chunks_failed].into_iter().flatten().min().map(|i| records[i].sequence.clone())
+        let (chunks_failed, settle_failed) = futures::join!(self.deliver_chunks(records), self.settle_streams(records));
+        [trail_failed, chunks_failed, settle_failed].into_iter().flatten().min().map(|i| records[i].sequence.clone())
+    }
+
+    /// Each stream's metadata from the batch's chunks: one settle per stream (its earliest first
+    /// event, latest last event and ingestion). On a fault, the index of that stream's first
+    /// record (retried with everything after it; settling again is harmless).
+    async fn settle_streams(&self, records: &[Record]) -> Option<usize> {
+        let in_scope = |t: &Touch| self.scope.as_ref().is_none_or(|a| *a == t.account);
+        let mut streams: Vec<(usize, Touch)> = Vec::new();
+        for (i, r) in records.iter().enumerate() {
+            let Some(t) = r.touch.as_ref().filter(|t| in_scope(t)) else { continue };
+            match streams.iter_mut().find(|(_, s)| s.stream_id == t.stream_id) {
+                Some((_, s)) => {
+                    s.first = s.first.min(t.first);
+                    s.last = s.last.max(t.last);
+                    s.ingestion = s.ingestion.max(t.ingestion);
+                }
+                None => streams.push((i, t.clone())),
+            }
+        }
+        let settled = futures::future::join_all(streams.iter().map(|(i, t)| async move {
+            let id = Identity::of(&t.account, &t.region);
+            let r = self
+                .store
+                .settle_stream(&id, &t.group_id, &t.stream, &t.stream_id, (t.first, t.last), t.ingestion)
+                .await;
+            r.err().map(|e| {
+                tracing::warn!(detail = %detail(e), stream = %t.stream, "stream metadata will be retried");
+                *i
+            })
+        }))
+        .await;
+        settled.into_iter().flatten().min()
     }
 
     /// The chunks' part of [`Fanout::deliver`]: the index of the first record to retry from.
@@ -422,17 +488,18 @@ pub fn parse_event(event: &Value) -> Vec<Record> {
         .map(|r| {
             let sequence = r["dynamodb"]["SequenceNumber"].as_str().unwrap_or_default().to_owned();
             let image = (r["eventName"] == "INSERT").then(|| image_to_item(&r["dynamodb"]["NewImage"])).flatten();
-            let (mut chunk, mut audit) = (None, None);
+            let (mut chunk, mut audit, mut touch) = (None, None, None);
             match image {
-                Some(item)
-                    if get_s(&item, attr::TYPE) == Some(Kind::Chunk.as_str()) && get_n(&item, attr::FAN) == Some(1) =>
-                {
-                    chunk = Some(item);
+                Some(item) if get_s(&item, attr::TYPE) == Some(Kind::Chunk.as_str()) => {
+                    touch = Touch::of(&item);
+                    if get_n(&item, attr::FAN) == Some(1) {
+                        chunk = Some(item);
+                    }
                 }
                 Some(item) if get_s(&item, attr::TYPE) == Some(Kind::Audit.as_str()) => audit = Some(item),
                 _ => {}
             }
-            Record { sequence, chunk, audit }
+            Record { sequence, chunk, audit, touch }
         })
         .collect()
 }

@@ -1,6 +1,6 @@
 //! What Lambda's event source mapping does for the fan-out in AWS, done locally: read the table's
 //! DynamoDB stream (DynamoDB Local serves one) shard by shard, parents before children, keep only
-//! the records the mapping's filter keeps (inserted chunks marked `fan`), hand them to the
+//! the records the mappings' filters keep (inserted chunks and audit records), hand them to the
 //! fan-out as a DynamoDB stream event, and move the checkpoint past them only once the fan-out
 //! says they are done. The checkpoint lives in a file, so a feeder that dies (or is killed)
 //! resumes where it stopped: at least once, never lost. A batch the fan-out hands back (its
@@ -293,8 +293,7 @@ impl Feeder {
         Ok(read)
     }
 
-    /// The event source mapping's filter: inserted chunks of groups with subscribers or metric
-    /// filters, and inserted audit records.
+    /// The event source mappings' filters: inserted chunks and audit records.
     fn wanted(&self, r: &Value) -> bool {
         // Written before the feeder (or its first run) started: not owed. (DynamoDB Local
         // rounds creation times down to the minute: two minutes' leeway, at least once.)
@@ -307,7 +306,9 @@ impl Feeder {
             .scope
             .as_ref()
             .is_none_or(|a| image["pk"]["S"].as_str().is_some_and(|pk| pk.starts_with(&format!("{a}#"))));
-        let chunk = image["type"]["S"] == "chunk" && image["fan"]["N"] == "1";
+        // Every chunk: its stream's metadata is settled from it (AWS: a second mapping, batched
+        // for a minute, takes the chunks the first one does not).
+        let chunk = image["type"]["S"] == "chunk";
         // Audit records: trails deliver them to their log groups.
         let audit = image["type"]["S"] == "audit";
         r["eventName"] == "INSERT" && in_scope && (chunk || audit)

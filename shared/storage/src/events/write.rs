@@ -88,14 +88,24 @@ impl Store {
             let chunk_id = invocation.map(|inv| derived_chunk_id(inv, &stream.id, n, c));
             self.put_chunk(&pk, group, stream, c, ingestion, chunk_id)
         });
-        // The stream's metadata is written alongside the chunks, not after them: one round trip
-        // less per call. Nothing reads it to find events (AWS, too, calls it eventually
-        // consistent), and the answer still waits for every write.
+        // The stream's metadata (first and last event times, last ingestion time) is settled by
+        // the fan-out from the stored chunks, at most about once a minute per stream (the event
+        // source's batching window): AWS documents `lastEventTimestamp` as eventually
+        // consistent, and a write per call (with its `gsi1` entry) was half of a small batch's
+        // cost. Only a stream's first batch writes it here, so a new stream shows its times (and
+        // takes its place in `orderBy LastEventTime`) at once. Nothing reads it to find events.
         let touch = async {
             match (events.first(), events.last()) {
-                (Some(first), Some(last)) => {
-                    self.touch_stream(id, group, stream, (first.timestamp, last.timestamp), ingestion, sequence_token)
-                        .await
+                (Some(first), Some(last)) if stream.first_event_timestamp.is_none() => {
+                    self.touch_stream(
+                        id,
+                        &group.id,
+                        stream,
+                        (first.timestamp, last.timestamp),
+                        ingestion,
+                        sequence_token,
+                    )
+                    .await
                 }
                 _ => Ok(()),
             }
@@ -147,11 +157,12 @@ impl Store {
         // it; AWS too only promises events ingested after the filter exists.
         if group.subscription_filter_count > 0 || group.metric_filter_count > 0 {
             item.insert(attr::FAN.into(), n(1));
-            item.insert(attr::CHUNK_GROUP_ID.into(), s(&group.id));
             item.insert(attr::CHUNK_GROUP.into(), s(&group.name));
-            item.insert(attr::CHUNK_STREAM_ID.into(), s(&stream.id));
-            item.insert(attr::CHUNK_STREAM.into(), s(&stream.name));
         }
+        // Every chunk names its stream: the fan-out settles the stream's metadata from it.
+        item.insert(attr::CHUNK_GROUP_ID.into(), s(&group.id));
+        item.insert(attr::CHUNK_STREAM_ID.into(), s(&stream.id));
+        item.insert(attr::CHUNK_STREAM.into(), s(&stream.name));
         let in_use = || {
             if retry_safe { Ok(()) } else { Err(ApiError::internal("event chunk id already in use")) }
         };
@@ -279,16 +290,37 @@ impl Store {
 
     /// Stream metadata after a write: ingestion time and token always; first/last event times
     /// only when they widen the stream's range (concurrent writers may arrive in any order).
+    /// Settles a stream's metadata from chunks the fan-out saw: `(first, last)` event times and
+    /// the latest ingestion time among them. A stream deleted (or made again) meanwhile is left
+    /// alone.
+    pub async fn settle_stream(
+        &self,
+        id: &Identity,
+        group_id: &str,
+        stream_name: &str,
+        stream_id: &str,
+        (first, last): (i64, i64),
+        ingestion: i64,
+    ) -> Result<(), ApiError> {
+        let stream: Option<LogStream> = self.db().get(&keys::stream(id, group_id, stream_name)).await?;
+        let Some(stream) = stream.filter(|s| s.id == stream_id) else { return Ok(()) };
+        let token = format!("{:056}", ingestion);
+        match self.touch_stream(id, group_id, &stream, (first, last), ingestion, &token).await {
+            Err(e) if e.status() < 500 => Ok(()),
+            other => other,
+        }
+    }
+
     async fn touch_stream(
         &self,
         id: &Identity,
-        group: &LogGroup,
+        group_id: &str,
         stream: &LogStream,
         (first, last): (i64, i64),
         ingestion: i64,
         token: &str,
     ) -> Result<(), ApiError> {
-        let key = keys::stream(id, &group.id, &stream.name);
+        let key = keys::stream(id, group_id, &stream.name);
         let same_stream = || Expr::when("id = :sid").value(":sid", s(&stream.id));
         let always = || {
             Expr::default()
