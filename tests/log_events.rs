@@ -183,16 +183,7 @@ async fn pages_are_capped_at_one_megabyte() {
 async fn stream_metadata_and_concurrent_writers() {
     let (c, account) = logs_client();
     // The stream's metadata is settled from its chunks by the fan-out (fed as scripts/serve feeds it).
-    let table = logbook_tests::store().table().to_owned();
-    let mut feeder = logbook_local_streams::Feeder::new(
-        &logbook_tests::dynamodb_endpoint(),
-        &table,
-        None,
-        logbook_local_streams::Start::Latest,
-        Some(account.clone()),
-    )
-    .await
-    .unwrap();
+    let mut feeder = logbook_tests::feeder(&account).await;
     setup(&c).await;
     let base = now_ms() - HOUR;
     let mut set = tokio::task::JoinSet::new();
@@ -241,19 +232,7 @@ async fn stream_metadata_and_concurrent_writers() {
         scope: Some(account.clone()),
         data_events: false,
     };
-    let sink = |event: serde_json::Value| {
-        let fanout = &fanout;
-        async move { Ok::<serde_json::Value, String>(fanout.handle(&event).await) }
-    };
-    let mut quiet = 0;
-    while quiet < 3 {
-        if feeder.poll(&sink).await.unwrap() == 0 {
-            quiet += 1;
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        } else {
-            quiet = 0;
-        }
-    }
+    logbook_tests::drain(&mut feeder, &fanout).await;
     let s = c.describe_log_streams().log_group_name("g").send().await.unwrap();
     let s = &s.log_streams()[0];
     assert_eq!(s.first_event_timestamp(), Some(base));

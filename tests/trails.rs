@@ -150,11 +150,10 @@ mod delivery {
 
     use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
     use logbook_fanout::{Backoff, Fanout};
-    use logbook_local_streams::{Feeder, Start};
     use logbook_maintenance::Worker;
     use logbook_maintenance::trail::TrailDeliverer;
     use logbook_protocol::Identity;
-    use logbook_tests::{err, logs_client_for, new_account, s3, sns, store_for, trail_client_for};
+    use logbook_tests::{drain, err, feeder, logs_client_for, new_account, s3, sns, store_for, trail_client_for};
     use serde_json::Value;
 
     const ROLE: &str = "arn:aws:iam::123456789012:role/CloudTrail_CloudWatchLogs_Role";
@@ -190,13 +189,6 @@ mod delivery {
         }
     }
 
-    async fn feeder(account: &str) -> Feeder {
-        let table = logbook_tests::store().table().to_owned();
-        Feeder::new(&logbook_tests::dynamodb_endpoint(), &table, None, Start::Latest, Some(account.to_owned()))
-            .await
-            .unwrap()
-    }
-
     fn fanout(account: &str) -> Fanout {
         Fanout {
             store: store_for("fanout"),
@@ -204,20 +196,6 @@ mod delivery {
             backoff: Backoff { attempts: 2, first: Duration::from_millis(50), max: Duration::from_millis(100) },
             scope: Some(account.to_owned()),
             data_events: false,
-        }
-    }
-
-    /// Feeds the fan-out until the table's stream has had nothing new for a moment.
-    async fn drain(feeder: &mut Feeder, fanout: &Fanout) {
-        let sink = |event: Value| async move { Ok::<Value, String>(fanout.handle(&event).await) };
-        let mut quiet = 0;
-        while quiet < 3 {
-            if feeder.poll(&sink).await.unwrap() == 0 {
-                quiet += 1;
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            } else {
-                quiet = 0;
-            }
         }
     }
 

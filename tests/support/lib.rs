@@ -480,3 +480,32 @@ pub fn web_line(i: u64) -> String {
         agent / 4,
     )
 }
+
+/// A feeder of the table's stream from now on, confined to `account` (as `scripts/serve` runs
+/// one), for tests that drive the fan-out themselves.
+pub async fn feeder(account: &str) -> logbook_local_streams::Feeder {
+    let table = store().table().to_owned();
+    logbook_local_streams::Feeder::new(
+        &dynamodb_endpoint(),
+        &table,
+        None,
+        logbook_local_streams::Start::Latest,
+        Some(account.to_owned()),
+    )
+    .await
+    .unwrap()
+}
+
+/// Feeds the fan-out until the stream has had nothing new for a moment.
+pub async fn drain(feeder: &mut logbook_local_streams::Feeder, fanout: &logbook_fanout::Fanout) {
+    let sink = |event: serde_json::Value| async move { Ok::<serde_json::Value, String>(fanout.handle(&event).await) };
+    let mut quiet = 0;
+    while quiet < 3 {
+        if feeder.poll(&sink).await.unwrap() == 0 {
+            quiet += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        } else {
+            quiet = 0;
+        }
+    }
+}

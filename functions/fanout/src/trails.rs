@@ -180,7 +180,7 @@ async fn put(store: &Store, d: &Destination, set: &[&NewRecord]) -> Result<(), A
     let mut batch: Vec<Event> = Vec::new();
     let mut bytes = 0;
     let mut ids: Vec<&str> = Vec::new();
-    for (i, r) in set.iter().enumerate() {
+    for r in set {
         let size = r.record.cloudtrail_event.len() + EVENT_OVERHEAD;
         if !batch.is_empty() && (batch.len() == BATCH_EVENTS || bytes + size > BATCH_BYTES) {
             store_batch(store, &id, &group, &stream, &batch, &ids, now).await?;
@@ -191,9 +191,9 @@ async fn put(store: &Store, d: &Destination, set: &[&NewRecord]) -> Result<(), A
         batch.push(Event { timestamp: r.record.event_time, message: r.record.cloudtrail_event.clone() });
         ids.push(&r.record.event_id);
         bytes += size;
-        if i + 1 == set.len() {
-            store_batch(store, &id, &group, &stream, &batch, &ids, now).await?;
-        }
+    }
+    if !batch.is_empty() {
+        store_batch(store, &id, &group, &stream, &batch, &ids, now).await?;
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
-//! CloudTrail-style audit records. The request pipeline builds one for every call it serves
-//! (success or failure, reads included) and stores it before the response leaves, so no action can
-//! forget it. This crate is pure: it turns a call and its outcome into a record; the storage crate
+//! CloudTrail-style audit records. The request pipeline builds one for every management call it
+//! serves (success or failure, reads included; data events only when asked: [`is_recorded`]) and
+//! stores it before the response leaves, so no action can forget it. This crate is pure: it turns a call and its outcome into a record; the storage crate
 //! persists it and LookupEvents reads it back.
 
 use std::fmt::Write as _;

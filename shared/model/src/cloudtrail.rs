@@ -174,16 +174,10 @@ impl Trail {
     pub fn check_combination(&self) -> Result<(), ApiError> {
         match (&self.cloud_watch_logs_log_group_arn, &self.cloud_watch_logs_role_arn) {
             (Some(_), None) => {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidCloudWatchLogsRoleArnException,
-                    "You must specify a role ARN together with a log group ARN.",
-                ));
+                return Err(role_without_group());
             }
             (None, Some(_)) => {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidCloudWatchLogsLogGroupArnException,
-                    "You must specify a log group ARN together with a role ARN.",
-                ));
+                return Err(group_without_role());
             }
             _ => {}
         }
@@ -285,6 +279,22 @@ pub fn parse_log_group_arn(arn: &str) -> Option<(String, String, String)> {
         && !name.is_empty()
         && !name.contains(':');
     ok.then(|| (region.to_owned(), account.to_owned(), name.to_owned()))
+}
+
+/// A log group ARN given without its role.
+fn role_without_group() -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidCloudWatchLogsRoleArnException,
+        "You must specify a role ARN together with a log group ARN.",
+    )
+}
+
+/// A role ARN given without its log group.
+fn group_without_role() -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidCloudWatchLogsLogGroupArnException,
+        "You must specify a log group ARN together with a role ARN.",
+    )
 }
 
 /// `arn:aws:iam::{account}:role/{path/}{name}`.
@@ -422,16 +432,10 @@ impl TrailRequest {
                 }
             }
             (Some(_), None) => {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidCloudWatchLogsRoleArnException,
-                    "You must specify a role ARN together with a log group ARN.",
-                ));
+                return Err(role_without_group());
             }
             (None, Some(_)) => {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidCloudWatchLogsLogGroupArnException,
-                    "You must specify a log group ARN together with a role ARN.",
-                ));
+                return Err(group_without_role());
             }
             (None, None) => {}
         }
