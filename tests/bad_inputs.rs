@@ -10,7 +10,8 @@ use logbook_tests::{new_account, raw_post, sigv4};
 use serde_json::{Value, json};
 
 /// One valid request per served action, in an account where `g`/`s` exist.
-fn base(action: Action, now: i64) -> Value {
+fn base(action: Action, now: i64, account: &str) -> Value {
+    let group_arn = format!("arn:aws:logs:us-east-1:{account}:log-group:g");
     let event = json!({ "timestamp": now, "message": "hello" });
     let transformation = json!({ "metricName": "M", "metricNamespace": "App", "metricValue": "1" });
     match action.name() {
@@ -74,6 +75,13 @@ fn base(action: Action, now: i64) -> Value {
         }),
         "DescribeExportTasks" => json!({ "taskId": "t", "statusCode": "RUNNING", "limit": 5 }),
         "CancelExportTask" => json!({ "taskId": "t" }),
+        "ListLogGroups" => json!({ "logGroupNamePattern": "^g|abc", "logGroupClass": "STANDARD", "limit": 5 }),
+        "PutLogGroupDeletionProtection" => {
+            json!({ "logGroupIdentifier": group_arn, "deletionProtectionEnabled": false })
+        }
+        "TagResource" => json!({ "resourceArn": group_arn, "tags": { "k": "v" } }),
+        "UntagResource" => json!({ "resourceArn": group_arn, "tagKeys": ["k"] }),
+        "ListTagsForResource" => json!({ "resourceArn": group_arn }),
         other => panic!("no base request for {other}"),
     }
 }
@@ -163,7 +171,7 @@ fn no_bad_input_gets_a_server_error() {
     let mut outcomes: Vec<Outcome> = Vec::new();
     let served: Vec<Action> = Action::ALL.iter().copied().filter(|a| a.group().is_some()).collect();
     for action in &served {
-        let valid = base(*action, now);
+        let valid = base(*action, now, &account);
         // Whole bodies that are not a JSON object, and one with a member nobody asked for.
         let mut with_extra = valid.clone();
         with_extra["unknownMember"] = json!("u".repeat(1_000_000));

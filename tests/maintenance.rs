@@ -249,3 +249,105 @@ async fn deleted_streams_and_groups_are_reclaimed() {
     let page = c.get_log_events().log_group_name("g").log_stream_name("keep").send().await.unwrap();
     assert!(page.events().is_empty(), "a re-created group starts empty");
 }
+
+/// A busy group gets a zstd dictionary trained on its own chunks: the writer asks for it after
+/// 1 MB, the worker trains it, later chunks name it and are smaller, every reader decodes old and
+/// new chunks alike, and deleting the group reclaims it.
+#[tokio::test]
+async fn a_busy_group_gets_a_dictionary_its_chunks_shrink_and_read_back() {
+    let (c, account) = logs_client();
+    let id = identity(&account);
+    c.create_log_group().log_group_name("g").send().await.unwrap();
+    c.create_log_stream().log_group_name("g").log_stream_name("s").send().await.unwrap();
+    let start = now_ms() - HOUR;
+    let mut sent = Vec::new();
+    let mut batch = |n: u64| -> Vec<InputLogEvent> {
+        (0..100)
+            .map(|i| {
+                let k = n * 100 + i;
+                let m = logbook_tests::web_line(k);
+                sent.push(m.clone());
+                InputLogEvent::builder().timestamp(start + k as i64).message(m).build().unwrap()
+            })
+            .collect()
+    };
+    let send = |events: Vec<InputLogEvent>| {
+        c.put_log_events().log_group_name("g").log_stream_name("s").set_log_events(Some(events)).send()
+    };
+    // ~205 B lines: 52 batches pass 1 MB.
+    for n in 0..52 {
+        send(batch(n)).await.unwrap();
+    }
+    let jobs = store().jobs(Some(&id)).await.unwrap();
+    assert!(jobs.iter().any(|j| j.kind == JobKind::Dictionary), "queued after 1 MB: {jobs:?}");
+    assert!(store().require_group(&id, "g").await.unwrap().dictionary.is_none());
+    let r = run(&worker(&account, Duration::ZERO), usize::MAX).await;
+    assert_eq!(r.done, 1, "{r:?}");
+    let group = store().require_group(&id, "g").await.unwrap();
+    let dictionary = group.dictionary.clone().expect("trained");
+    assert_eq!(partition(&keys::dictionary(&id, &group.id, &dictionary).pk).await.len(), 1);
+
+    for n in 52..62 {
+        send(batch(n)).await.unwrap();
+    }
+    let chunks = partition(&keys::events(&id, &stream_id(&account, "s").await)).await;
+    let size = |named: bool| {
+        let blobs: Vec<usize> = chunks
+            .iter()
+            .filter(|i| i.contains_key("dict") == named)
+            .map(|i| i["data"].as_b().unwrap().as_ref().len())
+            .collect();
+        (blobs.len(), blobs.iter().sum::<usize>() / blobs.len().max(1))
+    };
+    let ((plain, plain_avg), (named, named_avg)) = (size(false), size(true));
+    assert_eq!((plain, named), (52, 10));
+    assert!(chunks.iter().filter(|i| i.contains_key("dict")).all(|i| i["dict"].as_s().unwrap() == &dictionary));
+    assert!(named_avg * 10 < plain_avg * 7, "100 lines: {named_avg} B with the dictionary vs {plain_avg} B");
+
+    // GetLogEvents pages through old and new chunks alike.
+    let mut got = Vec::new();
+    let mut token = None;
+    loop {
+        let page = c
+            .get_log_events()
+            .log_group_name("g")
+            .log_stream_name("s")
+            .start_from_head(true)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .unwrap();
+        if page.events().is_empty() {
+            break;
+        }
+        got.extend(page.events().iter().map(|e| e.message().unwrap().to_owned()));
+        token = page.next_forward_token().map(str::to_owned);
+    }
+    assert_eq!(got.len(), sent.len());
+    assert!(got == sent, "every event back, in order");
+    // FilterLogEvents too.
+    let want = sent.iter().filter(|m| m.contains("POST")).count();
+    let mut found = 0;
+    let mut token = None;
+    loop {
+        let page = c
+            .filter_log_events()
+            .log_group_name("g")
+            .filter_pattern("POST")
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .unwrap();
+        found += page.events().len();
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    assert!(want > 0);
+    assert_eq!(found, want);
+
+    c.delete_log_group().log_group_name("g").send().await.unwrap();
+    run(&worker(&account, Duration::ZERO), usize::MAX).await;
+    assert!(partition(&keys::dictionary(&id, &group.id, &dictionary).pk).await.is_empty(), "reclaimed");
+}

@@ -11,9 +11,11 @@ use std::time::{Duration, Instant};
 use lambda_http::Request;
 use logbook_auth::{Auth, KeySource, Mode};
 use logbook_model::TokenCodec;
+use logbook_protocol::Identity;
 use logbook_protocol::pipeline::{AuditSink, Dispatch, NoAudit, handle};
 use logbook_storage::Meter;
 use logbook_storage::audit::AuditLog;
+use logbook_storage::work::Budget;
 use logbook_tests::{access_line as line, lambda_request as request, new_account, store, web_line};
 
 const WRU_DOLLARS: f64 = 0.625 / 1e6;
@@ -94,31 +96,56 @@ async fn cost_table(
     let audit = AuditLog::new(store().with_meter(meter.clone()));
     println!("## Cost per GB ingested, every write unit of the call (audit: data events off, the default)\n");
     println!(
-        "| corpus | events per call | calls | WRU per call | WRU per GB | $ per GB on-demand | $ per GB provisioned (full use) |"
+        "| corpus | events per call | calls | WRU per call | $ per GB on-demand | with the group's dictionary: WRU per call | WRU per GB | $ per GB on-demand | $ per GB provisioned (full use) |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for (corpus, len, full) in [("high-entropy 200 B", 200usize, 4_600usize), ("web access ~205 B", WEB, 4_000)] {
+        // A busy group: 1.2 MB of the corpus makes the writer ask for a dictionary; the worker's
+        // job trains it (its one-off writes are not counted below).
+        let trained = setup(events, groups, streams).await;
+        for i in 0..60u64 {
+            let (body, _) = batch(now - 7_200_000 + i as i64 * 100, 1_000_000 + i * 100, 100, 1, len);
+            call(events, &NoAudit, request(&trained, "Logs_20140328.PutLogEvents", body)).await;
+        }
+        let id =
+            Identity { account_id: trained.clone(), region: "us-east-1".into(), access_key_id: None, user_name: None };
+        for job in store().jobs(Some(&id)).await.unwrap() {
+            let mut budget = Budget { deadline: Instant::now() + Duration::from_secs(120), writes: usize::MAX };
+            store().run_job(&job, 0, &mut budget).await.unwrap();
+        }
+        let group = store().require_group(&id, "g").await.unwrap();
+        assert!(group.dictionary.is_some(), "{corpus}: a dictionary was trained");
         for count in [1usize, 10, 100, 1_000, full] {
-            let account = setup(events, groups, streams).await;
-            // A first call writes the stream's first times and the hour's active item: steady state after it.
-            let (body, _) = batch(now - 3_700_000, 0, count, 1, len);
-            call(events, &audit, request(&account, "Logs_20140328.PutLogEvents", body)).await;
             let calls = (2_000_000 / (count * 200)).clamp(10, 400);
-            meter.reset();
-            let mut raw_bytes = 0usize;
-            for i in 0..calls {
-                let (body, raw) = batch(now - 3_600_000 + i as i64 * 1_000, ((i + 1) * count) as u64, count, 1, len);
-                call(events, &audit, request(&account, "Logs_20140328.PutLogEvents", body)).await;
-                raw_bytes += raw;
+            let mut measured = Vec::new();
+            for account in [setup(events, groups, streams).await, trained.clone()] {
+                let stream = format!("s{count}");
+                let body = format!(r#"{{"logGroupName":"g","logStreamName":"{stream}"}}"#);
+                call(streams, &NoAudit, request(&account, "Logs_20140328.CreateLogStream", body)).await;
+                let on = |body: String| {
+                    body.replacen(r#""logStreamName":"s""#, &format!(r#""logStreamName":"{stream}""#), 1)
+                };
+                // A first call writes the stream's first times and the hour's active item: steady state after it.
+                let (body, _) = batch(now - 3_700_000, 0, count, 1, len);
+                call(events, &audit, request(&account, "Logs_20140328.PutLogEvents", on(body))).await;
+                meter.reset();
+                let mut raw_bytes = 0usize;
+                for i in 0..calls {
+                    let (body, raw) =
+                        batch(now - 3_600_000 + i as i64 * 1_000, ((i + 1) * count) as u64, count, 1, len);
+                    call(events, &audit, request(&account, "Logs_20140328.PutLogEvents", on(body))).await;
+                    raw_bytes += raw;
+                }
+                let wru = meter.write_units();
+                measured.push((wru / calls as f64, wru / raw_bytes as f64 * GB));
             }
-            let wru = meter.write_units();
-            let per_gb = wru / raw_bytes as f64 * GB;
             let label = if count == full { format!("{count} (full)") } else { count.to_string() };
+            let ((plain_call, plain_gb), (dict_call, dict_gb)) = (measured[0], measured[1]);
             println!(
-                "| {corpus} | {label} | {calls} | {:.2} | {per_gb:.0} | ${:.3} | ${:.3} |",
-                wru / calls as f64,
-                per_gb * WRU_DOLLARS,
-                per_gb * WRU_PROVISIONED
+                "| {corpus} | {label} | {calls} | {plain_call:.2} | ${:.3} | {dict_call:.2} | {dict_gb:.0} | ${:.3} | ${:.3} |",
+                plain_gb * WRU_DOLLARS,
+                dict_gb * WRU_DOLLARS,
+                dict_gb * WRU_PROVISIONED
             );
         }
     }
@@ -177,7 +204,7 @@ async fn main() {
             let (accepted, _) = req.validate().unwrap().accept(now, None).unwrap();
             let mut compressed = 0;
             for c in logbook_storage::events::chunks(&accepted) {
-                compressed += logbook_storage::events::encode_chunk(c).unwrap().blob.len();
+                compressed += logbook_storage::events::encode_chunk(c, None).unwrap().blob.len();
             }
             cpu.push(t.elapsed());
             assert!(compressed > 0);

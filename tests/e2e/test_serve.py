@@ -169,6 +169,51 @@ def test_one_megabyte_event_through_the_router(stack):
     assert len(events) == 1 and events[0]["message"] == message
 
 
+def test_todays_api_through_boto3(stack):
+    # Members and actions of today's model on the resources Logbook serves (issue 19).
+    account = "300000000019"
+    c = logs(key=account)
+    arn = f"arn:aws:logs:us-east-1:{account}:log-group:/svc/api"
+    c.create_log_group(logGroupName="/svc/api", tags={"team": "core"}, logGroupClass="STANDARD",
+                       deletionProtectionEnabled=True)
+    c.create_log_group(logGroupName="/svc/cold", logGroupClass="INFREQUENT_ACCESS")
+    c.create_log_stream(logGroupName="/svc/api", logStreamName="s")
+    now = int(time.time() * 1000)
+    c.put_log_events(logGroupName="/svc/api", logStreamName="s",
+                     logEvents=[{"timestamp": now, "message": "GET /health 200"}])
+    got = c.get_log_events(logGroupIdentifier=arn, logStreamName="s", startFromHead=True)["events"]
+    assert [e["message"] for e in got] == ["GET /health 200"]
+    assert c.filter_log_events(logGroupIdentifier="/svc/api", filterPattern="health")["events"]
+    assert [s["logStreamName"] for s in c.describe_log_streams(logGroupIdentifier=arn)["logStreams"]] == ["s"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.describe_log_streams(logGroupName="/svc/api", logGroupIdentifier=arn)
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+    assert e.value.response["Error"]["Message"] == "LogGroup name and LogGroup ARN are mutually exclusive parameters."
+    # Name patterns, classes, ListLogGroups.
+    found = c.describe_log_groups(logGroupNamePattern="api")["logGroups"]
+    assert [g["logGroupName"] for g in found] == ["/svc/api"] and set(found[0]) == {"arn", "creationTime", "logGroupName"}
+    groups = {g["logGroupName"]: g for g in c.describe_log_groups()["logGroups"]}
+    assert groups["/svc/cold"]["logGroupClass"] == "INFREQUENT_ACCESS"
+    assert groups["/svc/api"]["deletionProtectionEnabled"] is True
+    listed = c.list_log_groups(logGroupNamePattern="^/svc")["logGroups"]
+    assert listed == [{"logGroupName": "/svc/api", "logGroupArn": arn, "logGroupClass": "STANDARD"},
+                      {"logGroupName": "/svc/cold", "logGroupArn": arn.replace("api", "cold"),
+                       "logGroupClass": "INFREQUENT_ACCESS"}]
+    # Tags by ARN are the group's tags.
+    c.tag_resource(resourceArn=arn, tags={"env": "prod"})
+    assert c.list_tags_log_group(logGroupName="/svc/api")["tags"] == {"team": "core", "env": "prod"}
+    c.untag_log_group(logGroupName="/svc/api", tags=["team"])
+    assert c.list_tags_for_resource(resourceArn=arn)["tags"] == {"env": "prod"}
+    # Deletion protection.
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.delete_log_group(logGroupName="/svc/api")
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+    c.put_log_group_deletion_protection(logGroupIdentifier=arn, deletionProtectionEnabled=False)
+    c.delete_log_group(logGroupName="/svc/api")
+    c.delete_log_group(logGroupName="/svc/cold")
+    assert c.list_log_groups()["logGroups"] == []
+
+
 def test_curl_sigv4(stack):
     r = subprocess.run(
         ["curl", "-s", "--aws-sigv4", "aws:amz:us-east-1:logs", "-u", "KEY:SECRET",

@@ -4,6 +4,7 @@ use logbook_model::TokenCodec;
 use logbook_model::events::{
     FilterLogEventsRequest, GetLogEventsRequest, MAX_BATCH_BYTES, MAX_FUTURE_MS, PutLogEventsRequest,
 };
+use logbook_model::identifiers;
 use logbook_model::logs::LogStream;
 use logbook_model::token::Pager;
 use logbook_protocol::{ApiError, Call, Dispatch, ops};
@@ -108,7 +109,7 @@ impl LogEvents {
 
     async fn get_log_events(&self, call: &Call) -> Result<Value, ApiError> {
         let id = &call.identity;
-        let cmd = call.decode::<GetLogEventsRequest>()?.validate()?;
+        let cmd = identifiers::resolve(call.decode::<GetLogEventsRequest>()?, &call.identity)?.validate()?;
         let (group, stream) = self.store.group_and_stream(id, &cmd.group, &cmd.stream).await?;
         let now = now_millis();
         let pager = self.tokens.pager(call.action, id, &stream.id);
@@ -157,7 +158,7 @@ impl LogEvents {
 impl LogEvents {
     async fn filter_log_events(&self, call: &Call) -> Result<Value, ApiError> {
         let id = &call.identity;
-        let cmd = call.decode::<FilterLogEventsRequest>()?.validate()?;
+        let cmd = identifiers::resolve(call.decode::<FilterLogEventsRequest>()?, &call.identity)?.validate()?;
         let group = self.store.require_group(id, &cmd.group).await?;
         let now = now_millis();
         let pager = self.tokens.pager(call.action, id, &(&group.id, &cmd.fingerprint));

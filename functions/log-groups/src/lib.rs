@@ -2,17 +2,23 @@
 //! policies). Each handler decodes, validates, calls the store, encodes.
 
 use logbook_model::TokenCodec;
+use logbook_model::identifiers;
 use logbook_model::logs::{
-    AssociateKmsKeyRequest, CreateLogGroupRequest, DescribeLogGroupsRequest, GroupRequest, MAX_TAGS,
-    PutRetentionPolicyRequest, TagLogGroupRequest, UntagLogGroupRequest,
+    AssociateKmsKeyRequest, CreateLogGroupRequest, DescribeLogGroupsRequest, GroupRequest, ListLogGroupsRequest,
+    LogGroup, MAX_TAGS, PutLogGroupDeletionProtectionRequest, PutRetentionPolicyRequest, TagLogGroupRequest,
+    UntagLogGroupRequest,
 };
 use logbook_model::policies::{
     DeleteResourcePolicyRequest, DescribeResourcePoliciesRequest, PolicyCursor, PutResourcePolicyRequest,
     ResourcePolicy,
 };
+use logbook_model::tagging::{
+    ListTagsForResourceRequest, TagResourceRequest, Tagged, UntagResourceRequest, too_many_tags,
+};
 use logbook_model::token::with_next_token;
 use logbook_protocol::{ApiError, Call, Dispatch, ops};
 use logbook_storage::groups::GroupChange;
+use logbook_storage::tagging::TagChange;
 use logbook_storage::{Store, now_millis};
 use serde_json::{Value, json};
 
@@ -40,6 +46,11 @@ impl Dispatch for LogGroups {
             Op::PutResourcePolicy => self.put_resource_policy(call).await,
             Op::DescribeResourcePolicies => self.describe_resource_policies(call).await,
             Op::DeleteResourcePolicy => self.delete_resource_policy(call).await,
+            Op::ListLogGroups => self.list_log_groups(call).await,
+            Op::PutLogGroupDeletionProtection => self.put_log_group_deletion_protection(call).await,
+            Op::TagResource => self.tag_resource(call).await,
+            Op::UntagResource => self.untag_resource(call).await,
+            Op::ListTagsForResource => self.list_tags_for_resource(call).await,
         }
     }
 }
@@ -88,12 +99,97 @@ impl LogGroups {
     async fn describe_log_groups(&self, call: &Call) -> Result<Value, ApiError> {
         let id = &call.identity;
         let cmd = call.decode::<DescribeLogGroupsRequest>()?.validate()?;
-        let pager = self.tokens.pager(call.action, id, &cmd.prefix);
+        let bound = (&cmd.prefix, &cmd.pattern, &cmd.class);
+        let pager = self.tokens.pager(call.action, id, &bound);
         let after: Option<String> = pager.start(cmd.next_token.as_deref())?;
-        let (groups, more) = self.store.list_groups(id, cmd.prefix.as_deref(), after.as_deref(), cmd.limit).await?;
+        let (groups, more) = self.filtered(call, cmd.prefix.as_deref(), after, cmd.limit, |g| cmd.wants(g)).await?;
         let next = pager.next(more, groups.last().map(|g| &g.name));
-        let views: Vec<_> = groups.iter().map(|g| g.view(&id.region, &id.account_id)).collect();
+        let views: Vec<Value> = groups
+            .iter()
+            .map(|g| {
+                if cmd.pattern.is_some() {
+                    g.pattern_view(&id.region, &id.account_id)
+                } else {
+                    json!(g.view(&id.region, &id.account_id))
+                }
+            })
+            .collect();
         Ok(with_next_token(json!({ "logGroups": views }), next))
+    }
+
+    async fn list_log_groups(&self, call: &Call) -> Result<Value, ApiError> {
+        let id = &call.identity;
+        let cmd = call.decode::<ListLogGroupsRequest>()?.validate()?;
+        let bound = (cmd.pattern.as_ref().map(|p| format!("{p:?}")), &cmd.class);
+        let pager = self.tokens.pager(call.action, id, &bound);
+        let after: Option<String> = pager.start(cmd.next_token.as_deref())?;
+        let (groups, more) = self.filtered(call, None, after, cmd.limit, |g| cmd.wants(g)).await?;
+        let next = pager.next(more, groups.last().map(|g| &g.name));
+        let views: Vec<Value> = groups.iter().map(|g| g.summary(&id.region, &id.account_id)).collect();
+        Ok(with_next_token(json!({ "logGroups": views }), next))
+    }
+
+    /// Up to `limit` groups in name order after `after` that `wants` keeps, and whether more
+    /// may follow. Pages through the listing (an account holds at most 5,000 groups), so a
+    /// pattern that matches few groups still fills its page.
+    async fn filtered(
+        &self,
+        call: &Call,
+        prefix: Option<&str>,
+        mut after: Option<String>,
+        limit: usize,
+        wants: impl Fn(&LogGroup) -> bool,
+    ) -> Result<(Vec<LogGroup>, bool), ApiError> {
+        const PAGE: usize = 100;
+        let mut out = Vec::new();
+        loop {
+            let (page, more) = self.store.list_groups(&call.identity, prefix, after.as_deref(), PAGE).await?;
+            after = page.last().map(|g| g.name.clone());
+            for g in page {
+                if !wants(&g) {
+                    continue;
+                }
+                if out.len() == limit {
+                    return Ok((out, true));
+                }
+                out.push(g);
+            }
+            if !more {
+                return Ok((out, false));
+            }
+        }
+    }
+
+    async fn put_log_group_deletion_protection(&self, call: &Call) -> Result<Value, ApiError> {
+        let id = &call.identity;
+        let (identifier, on) = call.decode::<PutLogGroupDeletionProtectionRequest>()?.validate()?;
+        let name = identifiers::group_name("logGroupIdentifier", &identifier, id)?;
+        self.store.change_group(id, &name, GroupChange::DeletionProtection(on)).await?;
+        Ok(Value::Null)
+    }
+
+    async fn tag_resource(&self, call: &Call) -> Result<Value, ApiError> {
+        let id = &call.identity;
+        let (resource, tags) = call.decode::<TagResourceRequest>()?.validate(id)?;
+        let current = self.store.tags(id, &resource).await?;
+        let total = current.keys().chain(tags.keys()).collect::<std::collections::BTreeSet<_>>().len();
+        if total > MAX_TAGS {
+            let arn = call.decode::<TagResourceRequest>()?.resource_arn.unwrap_or_default();
+            return Err(too_many_tags(&arn, total));
+        }
+        self.store.change_tags(id, &resource, TagChange::Tag(tags.into_iter().collect())).await?;
+        Ok(Value::Null)
+    }
+
+    async fn untag_resource(&self, call: &Call) -> Result<Value, ApiError> {
+        let (resource, keys) = call.decode::<UntagResourceRequest>()?.validate(&call.identity)?;
+        self.store.change_tags(&call.identity, &resource, TagChange::Untag(keys)).await?;
+        Ok(Value::Null)
+    }
+
+    async fn list_tags_for_resource(&self, call: &Call) -> Result<Value, ApiError> {
+        let resource = call.decode::<ListTagsForResourceRequest>()?.validate(&call.identity)?;
+        Ok(json!({ "tags": self.store.tags(&call.identity, &resource).await? }))
     }
 
     async fn put_retention_policy(&self, call: &Call) -> Result<Value, ApiError> {
@@ -123,26 +219,26 @@ impl LogGroups {
     async fn tag_log_group(&self, call: &Call) -> Result<Value, ApiError> {
         let id = &call.identity;
         let (name, tags) = call.decode::<TagLogGroupRequest>()?.validate()?;
-        let group = self.store.require_group(id, &name).await?;
-        let total = group.tags.keys().chain(tags.keys()).collect::<std::collections::BTreeSet<_>>().len();
+        let group = Tagged::LogGroup(name);
+        let current = self.store.tags(id, &group).await?;
+        let total = current.keys().chain(tags.keys()).collect::<std::collections::BTreeSet<_>>().len();
         if total > MAX_TAGS {
             return Err(ApiError::invalid_parameter(format!(
                 "A log group can have at most {MAX_TAGS} tags; this request would give it {total}."
             )));
         }
-        self.store.change_group(id, &name, GroupChange::Tag(tags.into_iter().collect())).await?;
+        self.store.change_tags(id, &group, TagChange::Tag(tags.into_iter().collect())).await?;
         Ok(Value::Null)
     }
 
     async fn untag_log_group(&self, call: &Call) -> Result<Value, ApiError> {
         let (name, keys) = call.decode::<UntagLogGroupRequest>()?.validate()?;
-        self.store.change_group(&call.identity, &name, GroupChange::Untag(keys)).await?;
+        self.store.change_tags(&call.identity, &Tagged::LogGroup(name), TagChange::Untag(keys)).await?;
         Ok(Value::Null)
     }
 
     async fn list_tags_log_group(&self, call: &Call) -> Result<Value, ApiError> {
         let name = call.decode::<GroupRequest>()?.validate()?;
-        let group = self.store.require_group(&call.identity, &name).await?;
-        Ok(json!({ "tags": group.tags }))
+        Ok(json!({ "tags": self.store.tags(&call.identity, &Tagged::LogGroup(name)).await? }))
     }
 }

@@ -1,6 +1,7 @@
 //! The log-streams action group: each handler decodes, validates, calls the store, encodes.
 
 use logbook_model::TokenCodec;
+use logbook_model::identifiers;
 use logbook_model::logs::{DescribeLogStreamsRequest, LogStream, StreamOrder, StreamRequest};
 use logbook_model::token::with_next_token;
 use logbook_protocol::{ApiError, Call, Dispatch, ops};
@@ -45,7 +46,7 @@ impl LogStreams {
 
     async fn describe_log_streams(&self, call: &Call) -> Result<Value, ApiError> {
         let id = &call.identity;
-        let cmd = call.decode::<DescribeLogStreamsRequest>()?.validate()?;
+        let cmd = identifiers::resolve(call.decode::<DescribeLogStreamsRequest>()?, &call.identity)?.validate()?;
         let group = self.store.require_group(id, &cmd.group).await?;
         // Bound to the group incarnation too: a token outlives neither its group nor its query.
         let order = format!("{:?}", cmd.order);

@@ -2,6 +2,7 @@
 //! and TestMetricFilter, all on the one filter-pattern crate.
 
 use logbook_model::TokenCodec;
+use logbook_model::logs::INFREQUENT_ACCESS;
 use logbook_model::metric::{
     DeleteMetricFilterRequest, DescribeMetricFiltersRequest, PutMetricFilterRequest, TestMetricFilterRequest,
 };
@@ -35,6 +36,12 @@ impl MetricFilters {
         let id = &call.identity;
         let mut filter = call.decode::<PutMetricFilterRequest>()?.validate()?;
         let group = self.store.require_group(id, &filter.log_group_name).await?;
+        // The Infrequent Access class does not extract metrics (AWS's log classes page).
+        if group.class() == INFREQUENT_ACCESS {
+            return Err(ApiError::invalid_parameter(
+                "Metric filters are not supported for log groups in the INFREQUENT_ACCESS log class.",
+            ));
+        }
         filter.creation_time = now_millis();
         self.store.put_metric_filter(id, &group, &filter).await?;
         Ok(Value::Null)

@@ -215,7 +215,23 @@ fn resources(call: &Call, request: &Map<String, Value>) -> Vec<Resource> {
     match call.action.service() {
         Service::Logs => {
             let group_arn = |g: &str| format!("arn:aws:logs:{region}:{account}:log-group:{g}");
-            if let Some(g) = text("logGroupName") {
+            // Today's API names a group by `logGroupIdentifier` (name or ARN) or `resourceArn`.
+            let by_arn = |member: &str, kind: &str| {
+                text(member).and_then(|t| match logbook_model::arn::parse(t) {
+                    Some(a) if a.kind == kind => Some(a.name),
+                    Some(_) => None,
+                    None if member == "logGroupIdentifier" && !t.starts_with("arn:") => Some(t),
+                    None => None,
+                })
+            };
+            let group = text("logGroupName")
+                .or_else(|| by_arn("logGroupIdentifier", "log-group"))
+                .or_else(|| by_arn("resourceArn", "log-group"));
+            if let Some(d) = by_arn("resourceArn", "destination") {
+                let arn = format!("arn:aws:logs:{region}:{account}:destination:{d}");
+                out.push(Resource { resource_type: "AWS::Logs::Destination".into(), name: d.into(), arn });
+            }
+            if let Some(g) = group {
                 out.push(Resource { resource_type: "AWS::Logs::LogGroup".into(), name: g.into(), arn: group_arn(g) });
                 if let Some(s) = text("logStreamName") {
                     let arn = format!("{}:log-stream:{s}", group_arn(g));

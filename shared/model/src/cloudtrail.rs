@@ -268,17 +268,9 @@ impl Trail {
 /// A log group ARN as CloudTrail takes it (`arn:aws:logs:{region}:{account}:log-group:{name}`,
 /// with or without the `:*` DescribeLogGroups shows): (region, account, group name).
 pub fn parse_log_group_arn(arn: &str) -> Option<(String, String, String)> {
-    let rest = arn.strip_prefix("arn:aws:logs:")?;
-    let mut parts = rest.splitn(3, ':');
-    let (region, account, resource) = (parts.next()?, parts.next()?, parts.next()?);
-    let name = resource.strip_prefix("log-group:")?;
-    let name = name.strip_suffix(":*").unwrap_or(name);
-    let ok = !region.is_empty()
-        && account.len() == 12
-        && account.bytes().all(|b| b.is_ascii_digit())
-        && !name.is_empty()
-        && !name.contains(':');
-    ok.then(|| (region.to_owned(), account.to_owned(), name.to_owned()))
+    crate::arn::parse(arn)
+        .filter(|a| a.kind == "log-group")
+        .map(|a| (a.region.to_owned(), a.account.to_owned(), a.name.to_owned()))
 }
 
 /// A log group ARN given without its role.

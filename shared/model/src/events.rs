@@ -167,6 +167,8 @@ impl PutLogEvents {
 #[serde(rename_all = "camelCase")]
 pub struct GetLogEventsRequest {
     pub log_group_name: Option<String>,
+    /// Today's API: the group's name or ARN (see [`crate::identifiers`]).
+    pub log_group_identifier: Option<String>,
     pub log_stream_name: Option<String>,
     pub start_time: Option<i64>,
     pub end_time: Option<i64>,
@@ -185,6 +187,12 @@ pub struct GetLogEvents {
     pub next_token: Option<String>,
     pub limit: usize,
     pub start_from_head: bool,
+}
+
+impl crate::identifiers::NamesGroup for GetLogEventsRequest {
+    fn group_members(&mut self) -> (&mut Option<String>, &mut Option<String>) {
+        (&mut self.log_group_name, &mut self.log_group_identifier)
+    }
 }
 
 impl GetLogEventsRequest {
@@ -214,6 +222,8 @@ impl GetLogEventsRequest {
 #[serde(rename_all = "camelCase")]
 pub struct FilterLogEventsRequest {
     pub log_group_name: Option<String>,
+    /// Today's API: the group's name or ARN (see [`crate::identifiers`]).
+    pub log_group_identifier: Option<String>,
     pub log_stream_names: Option<Vec<String>>,
     pub log_stream_name_prefix: Option<String>,
     pub start_time: Option<i64>,
@@ -238,6 +248,12 @@ pub struct FilterLogEvents {
     pub limit: usize,
     /// What a token is bound to: the query's parameters.
     pub fingerprint: String,
+}
+
+impl crate::identifiers::NamesGroup for FilterLogEventsRequest {
+    fn group_members(&mut self) -> (&mut Option<String>, &mut Option<String>) {
+        (&mut self.log_group_name, &mut self.log_group_identifier)
+    }
 }
 
 impl FilterLogEventsRequest {

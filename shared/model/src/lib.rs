@@ -6,10 +6,12 @@ pub mod cloudtrail;
 pub mod datapoints;
 pub mod events;
 pub mod exports;
+pub mod identifiers;
 pub mod logs;
 pub mod metric;
 pub mod policies;
 pub mod subscriptions;
+pub mod tagging;
 pub mod token;
 pub mod validate;
 

@@ -10,7 +10,7 @@ use logbook_protocol::{ApiError, ErrorCode};
 use serde::{Deserialize, Serialize};
 
 use crate::arn;
-use crate::validate::Violations;
+use crate::validate::{NAME_MAX, Violations, is_group_name_char};
 
 /// The retention values AWS accepts, in days.
 pub const RETENTION_DAYS: &[i64] =
@@ -19,6 +19,11 @@ pub const MAX_LOG_GROUPS: i64 = 5_000;
 pub const MAX_TAGS: usize = 50;
 const TAG_KEY_PATTERN: &str = r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]+)$";
 const TAG_VALUE_PATTERN: &str = r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$";
+
+pub const STANDARD: &str = "STANDARD";
+pub const INFREQUENT_ACCESS: &str = "INFREQUENT_ACCESS";
+pub const DELIVERY: &str = "DELIVERY";
+const CLASSES: [&str; 3] = [STANDARD, INFREQUENT_ACCESS, DELIVERY];
 
 pub const GROUP_EXISTS: &str = "The specified log group already exists";
 pub const GROUP_MISSING: &str = "The specified log group does not exist.";
@@ -49,6 +54,16 @@ pub struct LogGroup {
     pub subscription_filter_count: i64,
     #[serde(default)]
     pub stored_bytes: i64,
+    /// The id of the zstd dictionary new chunks are compressed with (trained by the worker from
+    /// the group's own chunks once it is busy); none until then.
+    #[serde(default, rename = "dict", skip_serializing_if = "Option::is_none")]
+    pub dictionary: Option<String>,
+    /// `INFREQUENT_ACCESS`, or none for `STANDARD` (groups made before classes were served).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_group_class: Option<String>,
+    /// DeleteLogGroup is refused while set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deletion_protection_enabled: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -63,8 +78,9 @@ pub struct LogGroupView {
     pub stored_bytes: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kms_key_id: Option<String>,
-    pub log_group_class: &'static str,
+    pub log_group_class: String,
     pub log_group_arn: String,
+    pub deletion_protection_enabled: bool,
 }
 
 const DAY: i64 = 86_400_000;
@@ -85,9 +101,34 @@ impl LogGroup {
             arn: arn::log_group_wildcard(region, account, &self.name),
             stored_bytes: self.stored_bytes,
             kms_key_id: self.kms_key_id.clone(),
-            log_group_class: "STANDARD",
+            log_group_class: self.class().to_owned(),
             log_group_arn: arn::log_group(region, account, &self.name),
+            deletion_protection_enabled: self.deletion_protection_enabled,
         }
+    }
+
+    /// Its log group class.
+    pub fn class(&self) -> &str {
+        self.log_group_class.as_deref().unwrap_or(STANDARD)
+    }
+
+    /// DescribeLogGroups' entry when a `logGroupNamePattern` was given: AWS documents that only
+    /// `arn`, `creationTime` and `logGroupName` come back then.
+    pub fn pattern_view(&self, region: &str, account: &str) -> serde_json::Value {
+        serde_json::json!({
+            "logGroupName": self.name,
+            "creationTime": self.creation_time,
+            "arn": arn::log_group_wildcard(region, account, &self.name),
+        })
+    }
+
+    /// ListLogGroups' entry (`LogGroupSummary`).
+    pub fn summary(&self, region: &str, account: &str) -> serde_json::Value {
+        serde_json::json!({
+            "logGroupName": self.name,
+            "logGroupArn": arn::log_group(region, account, &self.name),
+            "logGroupClass": self.class(),
+        })
     }
 }
 
@@ -186,12 +227,16 @@ pub struct CreateLogGroupRequest {
     pub log_group_name: Option<String>,
     pub kms_key_id: Option<String>,
     pub tags: Option<HashMap<String, String>>,
+    pub log_group_class: Option<String>,
+    pub deletion_protection_enabled: Option<bool>,
 }
 
 pub struct CreateLogGroup {
     pub name: String,
     pub kms_key_id: Option<String>,
     pub tags: BTreeMap<String, String>,
+    pub class: Option<String>,
+    pub deletion_protection: bool,
 }
 
 impl CreateLogGroup {
@@ -207,6 +252,9 @@ impl CreateLogGroup {
             metric_filter_count: 0,
             subscription_filter_count: 0,
             stored_bytes: 0,
+            dictionary: None,
+            log_group_class: self.class,
+            deletion_protection_enabled: self.deletion_protection,
         }
     }
 }
@@ -220,6 +268,7 @@ impl CreateLogGroupRequest {
         if let Some(tags) = &self.tags {
             tag_map(&mut v, tags, 1);
         }
+        v.one_of("logGroupClass", self.log_group_class.as_deref(), &CLASSES);
         v.finish()?;
         if let Some(k) = &self.kms_key_id {
             kms_key_arn(k)?;
@@ -227,10 +276,18 @@ impl CreateLogGroupRequest {
         if let Some(tags) = &self.tags {
             reserved_tag_keys(tags.keys())?;
         }
+        if self.log_group_class.as_deref() == Some(DELIVERY) {
+            return Err(ApiError::invalid_parameter(
+                "The DELIVERY log group class is for vended logs delivered to Amazon S3 or Firehose, which Logbook does not serve; use STANDARD or INFREQUENT_ACCESS.",
+            ));
+        }
         Ok(CreateLogGroup {
             name: self.log_group_name.unwrap_or_default(),
             kms_key_id: self.kms_key_id,
             tags: self.tags.unwrap_or_default().into_iter().collect(),
+            // STANDARD is stored as no class: groups from before classes read the same.
+            class: self.log_group_class.filter(|c| c != STANDARD),
+            deletion_protection: self.deletion_protection_enabled.unwrap_or(false),
         })
     }
 }
@@ -239,30 +296,179 @@ impl CreateLogGroupRequest {
 #[serde(rename_all = "camelCase")]
 pub struct DescribeLogGroupsRequest {
     pub log_group_name_prefix: Option<String>,
+    pub log_group_name_pattern: Option<String>,
+    pub log_group_class: Option<String>,
     pub next_token: Option<String>,
     pub limit: Option<i64>,
 }
 
 pub struct DescribeLogGroups {
     pub prefix: Option<String>,
+    /// A case-sensitive substring of the names wanted.
+    pub pattern: Option<String>,
+    pub class: Option<String>,
     pub next_token: Option<String>,
     pub limit: usize,
 }
+
+impl DescribeLogGroups {
+    /// Whether a group listed by prefix is wanted.
+    pub fn wants(&self, g: &LogGroup) -> bool {
+        self.pattern.as_deref().is_none_or(|p| g.name.contains(p))
+            && self.class.as_deref().is_none_or(|c| g.class() == c)
+    }
+}
+
+pub const PREFIX_AND_PATTERN: &str =
+    "LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.";
 
 impl DescribeLogGroupsRequest {
     pub fn validate(self) -> Result<DescribeLogGroups, ApiError> {
         let mut v = Violations::new();
         v.group_name("logGroupNamePrefix", self.log_group_name_prefix.as_deref());
+        v.length("logGroupNamePattern", self.log_group_name_pattern.as_deref(), 0, NAME_MAX);
+        v.pattern(
+            "logGroupNamePattern",
+            self.log_group_name_pattern.as_deref(),
+            |s| s.chars().all(is_group_name_char),
+            r"[\.\-_/#A-Za-z0-9]*",
+        );
+        v.one_of("logGroupClass", self.log_group_class.as_deref(), &CLASSES);
         v.length("nextToken", self.next_token.as_deref(), 1, usize::MAX);
         v.range("limit", self.limit, 1, 50);
         v.finish()?;
+        if self.log_group_name_prefix.is_some() && self.log_group_name_pattern.is_some() {
+            return Err(ApiError::invalid_parameter(PREFIX_AND_PATTERN));
+        }
         Ok(DescribeLogGroups {
             prefix: self.log_group_name_prefix,
+            pattern: self.log_group_name_pattern.filter(|p| !p.is_empty()),
+            class: self.log_group_class,
             next_token: self.next_token,
             limit: self.limit.unwrap_or(50) as usize,
         })
     }
 }
+
+/// ListLogGroups (today's API): the account's groups by name, as summaries.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListLogGroupsRequest {
+    pub log_group_name_pattern: Option<String>,
+    pub log_group_class: Option<String>,
+    /// Cross-account observability is not served: without linked accounts nothing changes.
+    pub include_linked_accounts: Option<bool>,
+    pub account_identifiers: Option<Vec<String>>,
+    pub next_token: Option<String>,
+    pub limit: Option<i64>,
+}
+
+pub struct ListLogGroups {
+    pub pattern: Option<NamePattern>,
+    pub class: Option<String>,
+    pub next_token: Option<String>,
+    pub limit: usize,
+}
+
+impl ListLogGroups {
+    pub fn wants(&self, g: &LogGroup) -> bool {
+        self.pattern.as_ref().is_none_or(|p| p.matches(&g.name)) && self.class.as_deref().is_none_or(|c| g.class() == c)
+    }
+}
+
+/// ListLogGroups' `logGroupNamePattern`: up to five alternatives split by `|`, each 3–24 of the
+/// name characters, `^` anchoring one at the start of the name; a regular expression whose only
+/// other special character that names may hold is `.`, any character. Case-sensitive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamePattern(Vec<(bool, Vec<char>)>);
+
+const LIST_PATTERN: &str = r"(\^?[\.\-_\/#A-Za-z0-9]{3,24})(\|\^?[\.\-_\/#A-Za-z0-9]{3,24}){0,4}";
+
+impl NamePattern {
+    pub fn parse(text: &str) -> Option<NamePattern> {
+        let alternatives: Vec<&str> = text.split('|').collect();
+        if alternatives.len() > 5 {
+            return None;
+        }
+        let mut out = Vec::new();
+        for a in alternatives {
+            let (anchored, body) = match a.strip_prefix('^') {
+                Some(b) => (true, b),
+                None => (false, a),
+            };
+            let len = body.chars().count();
+            if !(3..=24).contains(&len) || !body.chars().all(is_group_name_char) {
+                return None;
+            }
+            out.push((anchored, body.chars().collect()));
+        }
+        Some(NamePattern(out))
+    }
+
+    pub fn matches(&self, name: &str) -> bool {
+        let name: Vec<char> = name.chars().collect();
+        let at = |start: usize, body: &[char]| {
+            name.len() >= start + body.len() && body.iter().zip(&name[start..]).all(|(p, c)| *p == '.' || p == c)
+        };
+        self.0.iter().any(|(anchored, body)| {
+            if *anchored { at(0, body) } else { (0..=name.len().saturating_sub(body.len())).any(|s| at(s, body)) }
+        })
+    }
+}
+
+impl ListLogGroupsRequest {
+    pub fn validate(self) -> Result<ListLogGroups, ApiError> {
+        let mut v = Violations::new();
+        let pattern = self.log_group_name_pattern.as_deref();
+        v.length("logGroupNamePattern", pattern, 3, 129);
+        let parsed = pattern.and_then(NamePattern::parse);
+        if pattern.is_some() && parsed.is_none() {
+            v.push(
+                "logGroupNamePattern",
+                pattern,
+                &format!("Member must satisfy regular expression pattern: {LIST_PATTERN}"),
+            );
+        }
+        v.one_of("logGroupClass", self.log_group_class.as_deref(), &CLASSES);
+        if let Some(accounts) = &self.account_identifiers {
+            v.count("accountIdentifiers", accounts.len(), 0, 20);
+        }
+        v.length("nextToken", self.next_token.as_deref(), 1, usize::MAX);
+        v.range("limit", self.limit, 1, 1000);
+        v.finish()?;
+        Ok(ListLogGroups {
+            pattern: parsed,
+            class: self.log_group_class,
+            next_token: self.next_token,
+            limit: self.limit.unwrap_or(50) as usize,
+        })
+    }
+}
+
+/// PutLogGroupDeletionProtection.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PutLogGroupDeletionProtectionRequest {
+    pub log_group_identifier: Option<String>,
+    pub deletion_protection_enabled: Option<bool>,
+}
+
+impl PutLogGroupDeletionProtectionRequest {
+    /// (the identifier as given, whether protection is on).
+    pub fn validate(self) -> Result<(String, bool), ApiError> {
+        let mut v = Violations::new();
+        v.required("logGroupIdentifier", self.log_group_identifier.as_deref());
+        if self.deletion_protection_enabled.is_none() {
+            v.required("deletionProtectionEnabled", None);
+        }
+        v.finish()?;
+        Ok((self.log_group_identifier.unwrap_or_default(), self.deletion_protection_enabled.unwrap_or_default()))
+    }
+}
+
+/// DeleteLogGroup's answer for a protected group (AWS's documented error and sentence).
+pub const DELETION_PROTECTED: &str =
+    "Cannot delete log group with deletion protection enabled. Disable deletion protection first.";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -393,6 +599,8 @@ pub enum StreamOrder {
 #[serde(rename_all = "camelCase")]
 pub struct DescribeLogStreamsRequest {
     pub log_group_name: Option<String>,
+    /// Today's API: the group's name or ARN (see [`crate::identifiers`]).
+    pub log_group_identifier: Option<String>,
     pub log_stream_name_prefix: Option<String>,
     pub order_by: Option<String>,
     pub descending: Option<bool>,
@@ -407,6 +615,12 @@ pub struct DescribeLogStreams {
     pub descending: bool,
     pub next_token: Option<String>,
     pub limit: usize,
+}
+
+impl crate::identifiers::NamesGroup for DescribeLogStreamsRequest {
+    fn group_members(&mut self) -> (&mut Option<String>, &mut Option<String>) {
+        (&mut self.log_group_name, &mut self.log_group_identifier)
+    }
 }
 
 impl DescribeLogStreamsRequest {
@@ -444,12 +658,12 @@ fn is_tag_char(c: char, extra: &str) -> bool {
     c.is_alphabetic() || c.is_numeric() || c.is_whitespace() || extra.contains(c)
 }
 
-fn tag_key(v: &mut Violations, k: &str) {
+pub(crate) fn tag_key(v: &mut Violations, k: &str) {
     v.length("tags", Some(k), 1, 128);
     v.pattern("tags", Some(k), |s| !s.is_empty() && s.chars().all(|c| is_tag_char(c, "_.:/=+-@")), TAG_KEY_PATTERN);
 }
 
-fn tag_map(v: &mut Violations, tags: &HashMap<String, String>, min: usize) {
+pub(crate) fn tag_map(v: &mut Violations, tags: &HashMap<String, String>, min: usize) {
     let rendered = || {
         let mut pairs: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
         pairs.sort();
@@ -471,7 +685,7 @@ fn tag_map(v: &mut Violations, tags: &HashMap<String, String>, min: usize) {
     }
 }
 
-fn reserved_tag_keys<'a>(mut keys: impl Iterator<Item = &'a String>) -> Result<(), ApiError> {
+pub(crate) fn reserved_tag_keys<'a>(mut keys: impl Iterator<Item = &'a String>) -> Result<(), ApiError> {
     match keys.find(|k| k.to_ascii_lowercase().starts_with("aws:")) {
         Some(k) => {
             Err(ApiError::invalid_parameter(format!("Tag keys beginning with 'aws:' are reserved for AWS use: '{k}'.")))
@@ -624,11 +838,62 @@ mod tests {
             metric_filter_count: 0,
             subscription_filter_count: 0,
             stored_bytes: 0,
+            dictionary: None,
+            log_group_class: None,
+            deletion_protection_enabled: false,
         };
         let v = serde_json::to_value(g.view("us-east-1", "123456789012")).unwrap();
         assert_eq!(v["arn"], "arn:aws:logs:us-east-1:123456789012:log-group:app:*");
         assert_eq!(v["logGroupArn"], "arn:aws:logs:us-east-1:123456789012:log-group:app");
         assert_eq!(v["retentionInDays"], 7);
+        assert_eq!(v["logGroupClass"], "STANDARD");
+        assert_eq!(v["deletionProtectionEnabled"], false);
         assert!(v.get("kmsKeyId").is_none());
+        let ia = LogGroup { log_group_class: Some(INFREQUENT_ACCESS.into()), ..g.clone() };
+        assert_eq!(ia.summary("us-east-1", "1")["logGroupClass"], "INFREQUENT_ACCESS");
+        let p = g.pattern_view("us-east-1", "123456789012");
+        assert_eq!(p.as_object().unwrap().len(), 3, "only arn, creationTime, logGroupName: {p}");
+    }
+
+    #[test]
+    fn list_log_groups_patterns() {
+        type Names<'a> = Option<&'a [(&'a str, bool)]>;
+        let cases: &[(&str, Names)] = &[
+            ("app", Some(&[("app", true), ("myapp/x", true), ("ap", false), ("APP", false)])),
+            (
+                "^/aws/lambda|discovery",
+                Some(&[("/aws/lambda/f", true), ("x/discovery", true), ("x/aws/lambda", false)]),
+            ),
+            ("^/aws.lambda", Some(&[("/aws/lambda", true), ("/awsXlambda", true), ("/aws/lamb", false)])),
+            ("ab", None),
+            (&"a".repeat(25), None),
+            ("a*b", None),
+            ("abc|def|ghi|jkl|mno|pqr", None),
+            ("abc||def", None),
+        ];
+        for (pattern, names) in cases {
+            let parsed = NamePattern::parse(pattern);
+            match names {
+                None => assert!(parsed.is_none(), "{pattern} is refused"),
+                Some(names) => {
+                    let p = parsed.unwrap_or_else(|| panic!("{pattern} parses"));
+                    for (name, want) in *names {
+                        assert_eq!(p.matches(name), *want, "{pattern} ~ {name}");
+                    }
+                }
+            }
+        }
+        let req = |prefix: Option<&str>, pattern: Option<&str>| DescribeLogGroupsRequest {
+            log_group_name_prefix: prefix.map(Into::into),
+            log_group_name_pattern: pattern.map(Into::into),
+            ..Default::default()
+        };
+        let e = req(Some("a"), Some("b")).validate().err().unwrap();
+        assert_eq!((e.code, e.message.as_str()), (ErrorCode::InvalidParameterException, PREFIX_AND_PATTERN));
+        assert!(req(None, Some("a b")).validate().is_err());
+        let list = ListLogGroupsRequest { log_group_name_pattern: Some("ab".into()), ..Default::default() };
+        assert_eq!(list.validate().err().map(|e| e.code), Some(ErrorCode::InvalidParameterException));
+        let list = ListLogGroupsRequest { limit: Some(1001), ..Default::default() };
+        assert!(list.validate().is_err());
     }
 }

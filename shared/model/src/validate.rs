@@ -143,7 +143,12 @@ impl Violations {
 }
 
 pub fn is_group_name(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-/#".contains(&b))
+    !s.is_empty() && s.chars().all(is_group_name_char)
+}
+
+/// A character a log group name may hold: `[\.\-_/#A-Za-z0-9]`.
+pub fn is_group_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "._-/#".contains(c)
 }
 
 pub fn is_stream_name(s: &str) -> bool {

@@ -38,6 +38,7 @@ codes! {
     OperationAbortedException = 400,
     AccessDeniedException = 400,
     InvalidOperationException = 400,
+    TooManyTagsException = 400,
     ServiceUnavailableException = 500,
     // CloudTrail (statuses as its API reference gives them).
     InvalidLookupAttributesException = 400,

@@ -1,8 +1,10 @@
 //! Log group items: create and delete as conditional transactions with the account's group
 //! counter, so two racing creates give one winner and the 5,000 limit holds under concurrency.
 
-use logbook_model::logs::{GROUP_EXISTS, GROUP_MISSING, LogGroup, MAX_LOG_GROUPS};
+use logbook_model::logs::{DELETION_PROTECTED, GROUP_EXISTS, GROUP_MISSING, LogGroup, MAX_LOG_GROUPS};
 use logbook_protocol::{ApiError, ErrorCode, Identity};
+
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::Store;
 use crate::keys::{self, Kind, attr};
@@ -14,8 +16,8 @@ use crate::work::JobKind;
 pub enum GroupChange {
     SetKmsKey(String),
     ClearKmsKey,
-    Tag(Vec<(String, String)>),
-    Untag(Vec<String>),
+    /// PutLogGroupDeletionProtection (off is stored as no attribute).
+    DeletionProtection(bool),
 }
 
 impl Store {
@@ -45,17 +47,27 @@ impl Store {
 
     /// Removes the group item (its children become unreachable at once, being keyed by the
     /// group's id) and leaves a reclaim job for the background worker, in one transaction.
+    /// Refused while the group has deletion protection (checked in the same transaction, so a
+    /// concurrent PutLogGroupDeletionProtection wins or loses as a whole).
     pub async fn delete_group(&self, id: &Identity, name: &str) -> Result<(), ApiError> {
         let group = self.require_group(id, name).await?;
+        if group.deletion_protection_enabled {
+            return Err(protected());
+        }
         let t = self.db();
+        let unprotected =
+            same_incarnation(&group).and_when("attribute_not_exists(#dp)").name("#dp", attr::DELETION_PROTECTION);
         let items = vec![
-            t.txn_delete(&keys::group(id, name), Some(same_incarnation(&group)))?,
+            t.txn_delete(&keys::group(id, name), Some(unprotected))?,
             t.txn_decrement(&keys::counters(id), attr::GROUPS, None)?,
             self.job_put(id, JobKind::Group, &group.id, None)?,
         ];
         match t.transact(items).await? {
             Txn::Committed => Ok(()),
-            Txn::ConditionFailed(_) => Err(ApiError::not_found(GROUP_MISSING)),
+            Txn::ConditionFailed(_) => match self.get_group(id, name).await? {
+                Some(g) if g.deletion_protection_enabled => Err(protected()),
+                _ => Err(ApiError::not_found(GROUP_MISSING)),
+            },
         }
     }
 
@@ -96,28 +108,10 @@ impl Store {
         let e = match change {
             GroupChange::SetKmsKey(k) => Expr::update("SET #k = :k").name("#k", attr::KMS_KEY).value(":k", s(k)),
             GroupChange::ClearKmsKey => Expr::update("REMOVE #k").name("#k", attr::KMS_KEY),
-            GroupChange::Tag(tags) => {
-                // One path per key: concurrent tag calls on different keys never overwrite each other.
-                let mut sets = Vec::new();
-                let mut e = Expr::default();
-                for (i, (k, v)) in tags.into_iter().enumerate() {
-                    sets.push(format!("#tags.#k{i} = :v{i}"));
-                    e = e.name(format!("#k{i}"), k).value(format!(":v{i}"), s(v));
-                }
-                merge(Expr::update(format!("SET {}", sets.join(", "))), e).name("#tags", attr::TAGS)
-            }
-            GroupChange::Untag(keys) => {
-                if keys.is_empty() {
-                    return Ok(());
-                }
-                let mut removes = Vec::new();
-                let mut e = Expr::default();
-                for (i, k) in keys.into_iter().enumerate() {
-                    removes.push(format!("#tags.#k{i}"));
-                    e = e.name(format!("#k{i}"), k);
-                }
-                merge(Expr::update(format!("REMOVE {}", removes.join(", "))), e).name("#tags", attr::TAGS)
-            }
+            GroupChange::DeletionProtection(true) => Expr::update("SET #dp = :t")
+                .name("#dp", attr::DELETION_PROTECTION)
+                .value(":t", AttributeValue::Bool(true)),
+            GroupChange::DeletionProtection(false) => Expr::update("REMOVE #dp").name("#dp", attr::DELETION_PROTECTION),
         };
         let e = e.and_when("attribute_exists(pk)");
         match self.db().update(&keys::group(id, name), e).await? {
@@ -125,6 +119,10 @@ impl Store {
             Write::ConditionFailed => Err(ApiError::not_found(GROUP_MISSING)),
         }
     }
+}
+
+fn protected() -> ApiError {
+    ApiError::new(ErrorCode::ValidationException, DELETION_PROTECTED)
 }
 
 /// The condition that the group item is still the incarnation `group` was read as.

@@ -60,6 +60,8 @@ pub mod attr {
     pub const RETENTION: &str = "retentionInDays";
     pub const KMS_KEY: &str = "kmsKeyId";
     pub const TAGS: &str = "tags";
+    /// A group's deletion protection (the `LogGroup` field's name: present only when on).
+    pub const DELETION_PROTECTION: &str = "deletionProtectionEnabled";
     pub const METRIC_FILTER_COUNT: &str = "metricFilterCount";
     pub const SUBSCRIPTION_FILTER_COUNT: &str = "subscriptionFilterCount";
     /// Event chunks of a group something reads after ingest (a subscription or metric filter): `fan` = 1,
@@ -70,6 +72,8 @@ pub mod attr {
     pub const CHUNK_GROUP: &str = "gname";
     pub const CHUNK_STREAM: &str = "sname";
     pub const CHUNK_STREAM_ID: &str = "sid";
+    /// A chunk's zstd dictionary (its id); a group's current one.
+    pub const DICTIONARY: &str = "dict";
     /// Subscription filters: events dropped after their retries ran out (for operators).
     pub const DROPPED_EVENTS: &str = "droppedEvents";
     /// Log streams.
@@ -114,6 +118,7 @@ pub enum Kind {
     MetricPublished,
     ExportTask,
     TrailStatus,
+    Dictionary,
 }
 
 impl Kind {
@@ -137,11 +142,17 @@ impl Kind {
             Kind::MetricPublished => "metricPublished",
             Kind::ExportTask => "exportTask",
             Kind::TrailStatus => "trailStatus",
+            Kind::Dictionary => "dictionary",
         }
     }
 
     pub fn attribute(self) -> (String, aws_sdk_dynamodb::types::AttributeValue) {
         (attr::TYPE.to_owned(), s(self.as_str()))
+    }
+
+    /// Whether an item read from the table is of this kind.
+    pub fn is(self, item: &crate::Item) -> bool {
+        matches!(item.get(attr::TYPE), Some(aws_sdk_dynamodb::types::AttributeValue::S(t)) if t == self.as_str())
     }
 }
 
@@ -179,6 +190,8 @@ parts! {
         Active = "active",
         /// Its subscription filters.
         Subscriptions = "subscriptions",
+        /// Its zstd dictionaries, by id (chunks name the one they were compressed with).
+        Dictionaries = "dicts",
     }
 }
 
@@ -192,7 +205,11 @@ parts! {
 
 /// The one place a group's child partition key is formatted.
 pub fn group_part(id: &Identity, group_id: &str, part: GroupPart) -> String {
-    format!("{}#group#{group_id}#{}", scope(id), part.as_str())
+    group_part_in(&scope(id), group_id, part)
+}
+
+fn group_part_in(scope: &str, group_id: &str, part: GroupPart) -> String {
+    format!("{scope}#group#{group_id}#{}", part.as_str())
 }
 
 /// The one place a stream's child partition key is formatted.
@@ -373,6 +390,18 @@ pub fn events(id: &Identity, stream_id: &str) -> String {
 /// A chunk's sort key: its first event's time, then its unique id (parallel writers never collide).
 pub fn chunk(first_event: i64, chunk_id: &str) -> String {
     format!("{}#{chunk_id}", time13(first_event))
+}
+
+/// A group's zstd dictionary.
+pub fn dictionary(id: &Identity, group_id: &str, dictionary_id: &str) -> Key {
+    Key { pk: group_part(id, group_id, GroupPart::Dictionaries), sk: dictionary_id.to_owned() }
+}
+
+/// The dictionary a chunk names, from the chunk's partition key (its account and region) and the
+/// group id the chunk carries: the fan-out reads chunks without an identity at hand.
+pub fn chunk_dictionary(chunk_pk: &str, group_id: &str, dictionary_id: &str) -> Option<Key> {
+    let (scope, _) = chunk_pk.split_once("#stream#")?;
+    Some(Key { pk: group_part_in(scope, group_id, GroupPart::Dictionaries), sk: dictionary_id.to_owned() })
 }
 
 /// The `n`th (from 1) part item of a chunk larger than one item: right after its chunk, in order.
@@ -594,7 +623,10 @@ mod tests {
         let parse = |pk: &str, marker: &str| {
             pk.split(marker).nth(1).and_then(|rest| rest.split_once('#')).map(|(_, p)| p.to_owned())
         };
-        for pk in [streams(&a, "01G"), filters(&a, "01G"), active(&a, "01G"), subscriptions(&a, "01G")] {
+        let dict = dictionary(&a, "01G", "D").pk;
+        assert_eq!(chunk_dictionary(&events(&a, "01S"), "01G", "D"), Some(dictionary(&a, "01G", "D")));
+        assert_eq!(chunk_dictionary("no-stream-here", "01G", "D"), None);
+        for pk in [streams(&a, "01G"), filters(&a, "01G"), active(&a, "01G"), subscriptions(&a, "01G"), dict] {
             let part = parse(&pk, "#group#").unwrap();
             assert!(GroupPart::parse(&part).is_some(), "{pk}: {part} is not a GroupPart");
         }

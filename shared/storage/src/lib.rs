@@ -3,6 +3,7 @@
 //! …) so each function's IAM policy can mirror what it uses.
 
 pub mod audit;
+pub mod dictionaries;
 pub mod events;
 pub mod exports;
 pub mod filters;
@@ -13,6 +14,7 @@ pub mod policies;
 pub mod streams;
 pub mod subscriptions;
 pub mod table;
+pub mod tagging;
 pub mod trails;
 pub mod work;
 
@@ -39,6 +41,10 @@ pub struct Store {
     /// GetLogEvents read the group and the stream (keyed by the group's id) in one round trip.
     /// Only a hint: the group is read alongside and its id checked.
     group_ids: Arc<Mutex<HashMap<String, String>>>,
+    /// zstd dictionaries by key (`dictionaries.rs`): immutable, read once per instance.
+    dictionaries: Arc<Mutex<HashMap<String, Arc<events::Dictionary>>>>,
+    /// Raw bytes this instance wrote per group without a dictionary (`dictionaries.rs`).
+    group_written: Arc<Mutex<HashMap<String, u64>>>,
 }
 
 /// Capacity units DynamoDB reports as consumed, for benchmarks that turn them into dollars. Off
@@ -70,7 +76,13 @@ impl Meter {
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Store { table: Table::new(client, table), active_written: Default::default(), group_ids: Default::default() }
+        Store {
+            table: Table::new(client, table),
+            active_written: Default::default(),
+            group_ids: Default::default(),
+            dictionaries: Default::default(),
+            group_written: Default::default(),
+        }
     }
 
     /// The SDK's usual configuration chain (`AWS_ENDPOINT_URL_DYNAMODB` points it at a local

@@ -40,6 +40,9 @@ pub enum JobKind {
     /// worker's trail deliverer does it, not `run_job`. Queued by StartLogging; done once the
     /// trail is stopped and caught up, or deleted.
     Trail,
+    /// Train a zstd dictionary for a busy group (the resource is its id, `group_name` its name):
+    /// queued by a PutLogEvents instance once it has written enough to the group.
+    Dictionary,
 }
 
 impl JobKind {
@@ -50,6 +53,7 @@ impl JobKind {
             JobKind::Stream => "stream",
             JobKind::Export => "export",
             JobKind::Trail => "trail",
+            JobKind::Dictionary => "dictionary",
         }
     }
 }
@@ -88,6 +92,24 @@ pub struct Job {
 }
 
 impl Job {
+    /// A job as queued: no pass done, a fresh generation.
+    fn queued(id: &Identity, kind: JobKind, resource: &str, group_name: Option<&str>) -> Job {
+        Job {
+            kind,
+            account: id.account_id.clone(),
+            region: id.region.clone(),
+            resource: resource.to_owned(),
+            group_name: group_name.map(str::to_owned),
+            changed: crate::now_millis(),
+            generation: ulid::Ulid::new().to_string(),
+            passes: 0,
+            pass_started: None,
+            cursor_stream: None,
+            cursor_chunk: None,
+            active_phase: false,
+        }
+    }
+
     pub fn identity(&self) -> Identity {
         Identity { account_id: self.account.clone(), region: self.region.clone(), access_key_id: None, user_name: None }
     }
@@ -150,21 +172,22 @@ impl Store {
         resource: &str,
         group_name: Option<&str>,
     ) -> Result<TransactWriteItem, ApiError> {
-        let job = Job {
-            kind,
-            account: id.account_id.clone(),
-            region: id.region.clone(),
-            resource: resource.to_owned(),
-            group_name: group_name.map(str::to_owned),
-            changed: crate::now_millis(),
-            generation: ulid::Ulid::new().to_string(),
-            passes: 0,
-            pass_started: None,
-            cursor_stream: None,
-            cursor_chunk: None,
-            active_phase: false,
-        };
+        let job = Job::queued(id, kind, resource, group_name);
         self.db().txn_put(job.item()?, None)
+    }
+
+    /// Queues a job outside a transaction (replacing a queued one for the same resource).
+    pub(crate) async fn queue_job(
+        &self,
+        id: &Identity,
+        kind: JobKind,
+        resource: &str,
+        group_name: Option<&str>,
+    ) -> Result<(), ApiError> {
+        let job = Job::queued(id, kind, resource, group_name);
+        // Unconditional: replacing a queued copy is what queueing means.
+        let _ = self.db().put(job.item()?, None).await?;
+        Ok(())
     }
 
     /// Queued jobs, oldest resource first; only those of one account and region with `scope`.
@@ -191,6 +214,16 @@ impl Store {
             }
         }
         let finished = match job.kind {
+            // One pass, nothing to settle: a dictionary is trained once.
+            JobKind::Dictionary => {
+                // Training takes a second or two of CPU: not in a run that is nearly over (a
+                // short run's time goes to the jobs users wait for).
+                if budget.deadline.saturating_duration_since(Instant::now()) < crate::dictionaries::TRAINING_TIME {
+                    return Ok(Outcome::Waiting);
+                }
+                self.train_dictionary(&job).await?;
+                return Ok(if self.delete_job(&job).await? { Outcome::Done } else { Outcome::Superseded });
+            }
             JobKind::Retention => self.retention_pass(&mut job, budget).await?,
             JobKind::Group => self.reclaim_group(&job, budget).await?,
             JobKind::Stream => self.reclaim_stream(&job, budget).await?,
@@ -345,7 +378,7 @@ impl Store {
             let pk = keys::group_part(&id, &job.resource, *part);
             let done = match part {
                 GroupPart::Streams => self.reclaim_streams(&id, &pk, budget).await?,
-                GroupPart::Subscriptions | GroupPart::Filters | GroupPart::Active => {
+                GroupPart::Subscriptions | GroupPart::Filters | GroupPart::Active | GroupPart::Dictionaries => {
                     self.delete_partition(&pk, budget).await?
                 }
             };

@@ -241,6 +241,7 @@ impl Store {
 
     /// Decodes a chunk item, with the part items of a chunk larger than one item.
     async fn load_chunk(&self, pk: &str, meta: ChunkMeta, mut item: Item) -> Result<Chunk, ApiError> {
+        let dictionary = self.chunk_dictionary(pk, &item).await?;
         let mut data = match item.remove(attr::DATA) {
             Some(AttributeValue::B(b)) => b.into_inner(),
             _ => return Err(ApiError::internal("chunk without data")),
@@ -259,7 +260,7 @@ impl Store {
                 }
             }
         }
-        let events = decode_chunk(&data, meta.first, meta.raw, meta.format)?;
+        let events = decode_chunk(&data, meta.first, meta.raw, meta.format, dictionary.as_deref())?;
         Ok(Chunk { id: meta.id, ingestion: meta.ingestion, events })
     }
 

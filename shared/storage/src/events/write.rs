@@ -8,7 +8,7 @@ use logbook_model::events::Event;
 use logbook_model::logs::{LogGroup, LogStream, STREAM_MISSING};
 use logbook_protocol::{ApiError, Identity};
 
-use super::{HOUR, PART_BYTES, chunk_expiry, chunks, encode_chunk};
+use super::{Dictionary, HOUR, PART_BYTES, chunk_expiry, chunks, encode_chunk};
 use crate::keys::{self, EXPIRES_AT, GSI1_SK, Key, Kind, attr};
 use crate::table::{Expr, Txn, Write, n, s};
 use crate::{Item, Store, lock};
@@ -83,10 +83,11 @@ impl Store {
     ) -> Result<(), ApiError> {
         let pk = keys::events(id, &stream.id);
         let parts = chunks(events);
+        let dictionary = self.group_dictionary(id, group).await?;
         self.record_hours(id, group, stream, &hour_spans(events, &parts)).await?;
         let writes = parts.into_iter().enumerate().map(|(n, c)| {
             let chunk_id = invocation.map(|inv| derived_chunk_id(inv, &stream.id, n, c));
-            self.put_chunk(&pk, group, stream, c, ingestion, chunk_id)
+            self.put_chunk(&pk, group, stream, c, ingestion, chunk_id, dictionary.as_deref())
         });
         // The stream's metadata (first and last event times, last ingestion time) is settled by
         // the fan-out from the stored chunks, at most about once a minute per stream (the event
@@ -114,12 +115,14 @@ impl Store {
         for r in chunks {
             r?;
         }
+        self.note_written(id, group, events.iter().map(|e| e.message.len()).sum()).await;
         touched
     }
 
     /// Writes one chunk, conditionally on its id being new: under `derived` (see
     /// [`derived_chunk_id`]) an existing chunk is this same chunk, written by an earlier attempt;
     /// under a fresh ULID it would be a broken id source.
+    #[allow(clippy::too_many_arguments)]
     async fn put_chunk(
         &self,
         pk: &str,
@@ -128,13 +131,14 @@ impl Store {
         c: &[Event],
         ingestion: i64,
         derived: Option<String>,
+        dictionary: Option<&Dictionary>,
     ) -> Result<(), ApiError> {
         let retry_safe = derived.is_some();
         let chunk_id = derived.unwrap_or_else(|| ulid::Ulid::new().to_string());
         let first = c[0].timestamp;
         let last = c[c.len() - 1].timestamp;
         let sk = keys::chunk(first, &chunk_id);
-        let encoded = encode_chunk(c)?;
+        let encoded = encode_chunk(c, dictionary)?;
         // A later retention change moves these TTLs in the background (`work.rs`).
         let expires = chunk_expiry(last, group.retention_in_days);
         let mut pieces = encoded.blob.chunks(PART_BYTES);
@@ -149,6 +153,9 @@ impl Store {
         item.insert(attr::INGESTION.into(), n(ingestion));
         item.insert(attr::DATA.into(), AttributeValue::B(Blob::new(head)));
         item.insert(attr::FORMAT.into(), n(encoded.format));
+        if let Some(d) = &encoded.dictionary {
+            item.insert(attr::DICTIONARY.into(), s(d));
+        }
         if let Some(e) = expires {
             item.insert(EXPIRES_AT.into(), n(e));
         }
