@@ -44,10 +44,23 @@ fn no_route_outside_the_catalogue() {
         for (_, path) in &f.routes {
             let name = path.trim_start_matches('/');
             let known = (binary == "router" && path == "/")
+                || (binary == "console" && (path == "/console" || path == "/console/{proxy+}"))
                 || Group::from_bin_name(name).is_some_and(|g| g.bin_name() == binary);
             assert!(known, "{binary} has route {path}, which the catalogue does not know");
         }
     }
+}
+
+#[test]
+fn the_console_is_served_by_a_function_without_data_permissions() {
+    let fns = functions();
+    let console = fns.get("console").expect("a console function");
+    assert_eq!(
+        console.routes,
+        [("GET".to_owned(), "/console".to_owned()), ("GET".to_owned(), "/console/{proxy+}".to_owned())]
+    );
+    assert!(console.dynamodb.is_empty(), "the console touches no data");
+    assert!(console.invokes.is_empty(), "the console invokes nothing");
 }
 
 /// The test gateway's stores enforce the template's policies: a call a function may not make

@@ -197,7 +197,9 @@ impl TrailDeliverer {
         if !self.store.change_trail_status(id, &trail.home_region, &trail.name, change, Some(claim)).await? {
             return Ok(Delivered::Lost);
         }
-        Ok(Delivered::Window { more })
+        // A window a crashed run had claimed is finished: what came after it is due now, not at
+        // the next schedule (the next pass finds it, or finds nothing due).
+        Ok(Delivered::Window { more: more || claimed })
     }
 
     /// Puts one log file; the S3 error code when it was refused or failed.

@@ -8,7 +8,7 @@
 //! invokes the function through the Invoke API, and turns the function's answer back into HTTP.
 //!
 //! Routes are those of `template.yaml`: `POST /` → router, `POST /{group}` (with or without a
-//! trailing slash) → that group's function. Anything else is API Gateway's 404, Lambda's own Invoke
+//! trailing slash) → that group's function, `GET /console` and `GET /console/…` → the console. Anything else is API Gateway's 404, Lambda's own Invoke
 //! API included: it stays on watch's port, never on Logbook's.
 
 use std::convert::Infallible;
@@ -35,8 +35,14 @@ struct Gateway {
     client: Upstream,
 }
 
-/// The function serving `path`, as `template.yaml` routes it.
-fn function_for(path: &str) -> Option<&'static str> {
+/// The function serving `method path`, as `template.yaml` routes it.
+fn function_for(method: &Method, path: &str) -> Option<&'static str> {
+    if method == Method::GET {
+        return (path == "/console" || path.starts_with("/console/")).then_some("console");
+    }
+    if method != Method::POST {
+        return None;
+    }
     if path == "/" {
         return Some("router");
     }
@@ -145,7 +151,7 @@ impl Gateway {
         if body.len() > MAX_BODY {
             return gateway_error(StatusCode::PAYLOAD_TOO_LARGE);
         }
-        let Some(function) = function_for(parts.uri.path()).filter(|_| parts.method == Method::POST) else {
+        let Some(function) = function_for(&parts.method, parts.uri.path()) else {
             return gateway_error(StatusCode::NOT_FOUND);
         };
         let event = event(&parts.method, &parts.uri, &parts.headers, &body, peer);
@@ -212,6 +218,22 @@ async fn warm_up(endpoint: &str, timeout: std::time::Duration) -> Result<(), Str
         }
         eprintln!("{path} ready");
     }
+    // The console's page (GET).
+    loop {
+        let req =
+            Request::get(format!("{endpoint}/console")).body(Full::new(Bytes::new())).map_err(|e| e.to_string())?;
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, client.request(req)).await {
+            Ok(Ok(answer)) if answer.status().is_success() => break,
+            Ok(_) => {}
+            Err(_) => return Err("/console did not answer in time".into()),
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err("/console did not answer in time".into());
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    eprintln!("/console ready");
     Ok(())
 }
 
@@ -278,8 +300,21 @@ mod tests {
             ("//", None),
         ];
         for (path, want) in cases {
-            assert_eq!(function_for(path), want, "{path}");
+            assert_eq!(function_for(&Method::POST, path), want, "POST {path}");
         }
+        let gets = [
+            ("/console", Some("console")),
+            ("/console/app.js", Some("console")),
+            ("/console/vendor/aws4fetch.esm.mjs", Some("console")),
+            ("/consoles", None),
+            ("/", None),
+            ("/log-events", None),
+        ];
+        for (path, want) in gets {
+            assert_eq!(function_for(&Method::GET, path), want, "GET {path}");
+        }
+        assert_eq!(function_for(&Method::PUT, "/console"), None);
+        assert_eq!(function_for(&Method::DELETE, "/"), None);
     }
 
     #[test]
