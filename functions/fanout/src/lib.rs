@@ -490,7 +490,7 @@ pub fn parse_event(event: &Value) -> Vec<Record> {
             let image = (r["eventName"] == "INSERT").then(|| image_to_item(&r["dynamodb"]["NewImage"])).flatten();
             let (mut chunk, mut audit, mut touch) = (None, None, None);
             match image {
-                Some(item) if get_s(&item, attr::TYPE) == Some(Kind::Chunk.as_str()) => {
+                Some(item) if Kind::Chunk.is(&item) => {
                     touch = Touch::of(&item);
                     if get_n(&item, attr::FAN) == Some(1) {
                         chunk = Some(item);

@@ -130,8 +130,8 @@ impl LogGroups {
     }
 
     /// Up to `limit` groups in name order after `after` that `wants` keeps, and whether more
-    /// may follow. Pages through the listing (an account holds at most 5,000 groups), so a
-    /// pattern that matches few groups still fills its page.
+    /// may follow. Reads pages of `limit` (one page when nothing is filtered out) and goes on
+    /// while a filter leaves the page short: an account holds at most 5,000 groups.
     async fn filtered(
         &self,
         call: &Call,
@@ -140,19 +140,18 @@ impl LogGroups {
         limit: usize,
         wants: impl Fn(&LogGroup) -> bool,
     ) -> Result<(Vec<LogGroup>, bool), ApiError> {
-        const PAGE: usize = 100;
         let mut out = Vec::new();
         loop {
-            let (page, more) = self.store.list_groups(&call.identity, prefix, after.as_deref(), PAGE).await?;
+            let (page, more) = self.store.list_groups(&call.identity, prefix, after.as_deref(), limit).await?;
             after = page.last().map(|g| g.name.clone());
-            for g in page {
-                if !wants(&g) {
-                    continue;
+            let read = page.len();
+            for (i, g) in page.into_iter().enumerate() {
+                if wants(&g) {
+                    out.push(g);
+                    if out.len() == limit {
+                        return Ok((out, more || i + 1 < read));
+                    }
                 }
-                if out.len() == limit {
-                    return Ok((out, true));
-                }
-                out.push(g);
             }
             if !more {
                 return Ok((out, false));
@@ -170,15 +169,27 @@ impl LogGroups {
 
     async fn tag_resource(&self, call: &Call) -> Result<Value, ApiError> {
         let id = &call.identity;
-        let (resource, tags) = call.decode::<TagResourceRequest>()?.validate(id)?;
-        let current = self.store.tags(id, &resource).await?;
-        let total = current.keys().chain(tags.keys()).collect::<std::collections::BTreeSet<_>>().len();
+        let request = call.decode::<TagResourceRequest>()?;
+        let arn = request.resource_arn.clone().unwrap_or_default();
+        let (resource, tags) = request.validate(id)?;
+        let total = self.tags_after(id, &resource, &tags).await?;
         if total > MAX_TAGS {
-            let arn = call.decode::<TagResourceRequest>()?.resource_arn.unwrap_or_default();
             return Err(too_many_tags(&arn, total));
         }
         self.store.change_tags(id, &resource, TagChange::Tag(tags.into_iter().collect())).await?;
         Ok(Value::Null)
+    }
+
+    /// How many tags `resource` would have with `tags` added (TagResource and TagLogGroup answer
+    /// a count over 50 each in its own way).
+    async fn tags_after(
+        &self,
+        id: &logbook_protocol::Identity,
+        resource: &Tagged,
+        tags: &std::collections::BTreeMap<String, String>,
+    ) -> Result<usize, ApiError> {
+        let current = self.store.tags(id, resource).await?;
+        Ok(current.keys().chain(tags.keys()).collect::<std::collections::BTreeSet<_>>().len())
     }
 
     async fn untag_resource(&self, call: &Call) -> Result<Value, ApiError> {
@@ -220,8 +231,7 @@ impl LogGroups {
         let id = &call.identity;
         let (name, tags) = call.decode::<TagLogGroupRequest>()?.validate()?;
         let group = Tagged::LogGroup(name);
-        let current = self.store.tags(id, &group).await?;
-        let total = current.keys().chain(tags.keys()).collect::<std::collections::BTreeSet<_>>().len();
+        let total = self.tags_after(id, &group, &tags).await?;
         if total > MAX_TAGS {
             return Err(ApiError::invalid_parameter(format!(
                 "A log group can have at most {MAX_TAGS} tags; this request would give it {total}."

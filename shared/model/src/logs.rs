@@ -112,6 +112,11 @@ impl LogGroup {
         self.log_group_class.as_deref().unwrap_or(STANDARD)
     }
 
+    /// Whether it is of `class` (any, when none is asked for).
+    pub fn in_class(&self, class: Option<&str>) -> bool {
+        class.is_none_or(|c| self.class() == c)
+    }
+
     /// DescribeLogGroups' entry when a `logGroupNamePattern` was given: AWS documents that only
     /// `arn`, `creationTime` and `logGroupName` come back then.
     pub fn pattern_view(&self, region: &str, account: &str) -> serde_json::Value {
@@ -372,7 +377,7 @@ pub struct ListLogGroups {
 
 impl ListLogGroups {
     pub fn wants(&self, g: &LogGroup) -> bool {
-        self.pattern.as_ref().is_none_or(|p| p.matches(&g.name)) && self.class.as_deref().is_none_or(|c| g.class() == c)
+        self.pattern.as_ref().is_none_or(|p| p.matches(&g.name)) && g.in_class(self.class.as_deref())
     }
 }
 
@@ -504,12 +509,7 @@ impl TagLogGroupRequest {
         let mut v = Violations::new();
         let name = v.required("logGroupName", self.log_group_name.as_deref());
         v.group_name("logGroupName", name);
-        match &self.tags {
-            None => {
-                v.required("tags", None);
-            }
-            Some(tags) => tag_map(&mut v, tags, 1),
-        }
+        required_tags(&mut v, self.tags.as_ref());
         v.finish()?;
         let tags = self.tags.unwrap_or_default();
         reserved_tag_keys(tags.keys())?;
@@ -529,22 +529,9 @@ impl UntagLogGroupRequest {
         let mut v = Violations::new();
         let name = v.required("logGroupName", self.log_group_name.as_deref());
         v.group_name("logGroupName", name);
-        match &self.tags {
-            None => {
-                v.required("tags", None);
-            }
-            Some(keys) => {
-                v.count("tags", keys.len(), 1, MAX_TAGS);
-                for k in keys {
-                    tag_key(&mut v, k);
-                }
-            }
-        }
+        required_tag_keys(&mut v, "tags", self.tags.as_ref(), 1);
         v.finish()?;
-        // Naming a key twice removes it once (DynamoDB refuses overlapping paths in one update).
-        let mut keys = self.tags.unwrap_or_default();
-        keys.sort();
-        keys.dedup();
+        let keys = unique_keys(self.tags);
         Ok((self.log_group_name.unwrap_or_default(), keys))
     }
 }
@@ -658,12 +645,46 @@ fn is_tag_char(c: char, extra: &str) -> bool {
     c.is_alphabetic() || c.is_numeric() || c.is_whitespace() || extra.contains(c)
 }
 
-pub(crate) fn tag_key(v: &mut Violations, k: &str) {
+fn tag_key(v: &mut Violations, k: &str) {
     v.length("tags", Some(k), 1, 128);
     v.pattern("tags", Some(k), |s| !s.is_empty() && s.chars().all(|c| is_tag_char(c, "_.:/=+-@")), TAG_KEY_PATTERN);
 }
 
-pub(crate) fn tag_map(v: &mut Violations, tags: &HashMap<String, String>, min: usize) {
+/// A required `tags` map (TagLogGroup, TagResource): present, 1–50 entries, AWS's key and value rules.
+pub(crate) fn required_tags(v: &mut Violations, tags: Option<&HashMap<String, String>>) {
+    match tags {
+        None => {
+            v.required("tags", None);
+        }
+        Some(tags) => tag_map(v, tags, 1),
+    }
+}
+
+/// A required list of tag keys at `member` (UntagLogGroup's `tags`, UntagResource's `tagKeys`).
+pub(crate) fn required_tag_keys(v: &mut Violations, member: &str, keys: Option<&Vec<String>>, min: usize) {
+    match keys {
+        None => {
+            v.required(member, None);
+        }
+        Some(keys) => {
+            v.count(member, keys.len(), min, MAX_TAGS);
+            for k in keys {
+                tag_key(v, k);
+            }
+        }
+    }
+}
+
+/// The keys sorted, each once: naming a key twice removes it once (DynamoDB refuses overlapping
+/// paths in one update).
+pub(crate) fn unique_keys(keys: Option<Vec<String>>) -> Vec<String> {
+    let mut keys = keys.unwrap_or_default();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+fn tag_map(v: &mut Violations, tags: &HashMap<String, String>, min: usize) {
     let rendered = || {
         let mut pairs: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
         pairs.sort();

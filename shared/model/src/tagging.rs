@@ -8,7 +8,7 @@ use logbook_protocol::{ApiError, ErrorCode, Identity};
 use serde::Deserialize;
 
 use crate::identifiers::same_place;
-use crate::logs::{MAX_TAGS, reserved_tag_keys, tag_key, tag_map};
+use crate::logs::{MAX_TAGS, required_tag_keys, required_tags, reserved_tag_keys, unique_keys};
 use crate::{Violations, arn};
 
 /// A resource tags belong to.
@@ -48,6 +48,13 @@ fn tagged(v: &mut Violations, resource_arn: Option<&str>, id: &Identity) -> Resu
     }))
 }
 
+/// The member constraints first (one answer naming them all), then the ARN's own answer. A missing
+/// or empty ARN is one of the constraint violations, so the target is there once they pass.
+fn resolved(v: Violations, target: Result<Option<Tagged>, ApiError>) -> Result<Tagged, ApiError> {
+    v.finish()?;
+    target?.ok_or_else(|| ApiError::invalid_parameter("resourceArn is required."))
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TagResourceRequest {
@@ -58,15 +65,9 @@ pub struct TagResourceRequest {
 impl TagResourceRequest {
     pub fn validate(self, id: &Identity) -> Result<(Tagged, BTreeMap<String, String>), ApiError> {
         let mut v = Violations::new();
-        match &self.tags {
-            None => {
-                v.required("tags", None);
-            }
-            Some(tags) => tag_map(&mut v, tags, 1),
-        }
+        required_tags(&mut v, self.tags.as_ref());
         let target = tagged(&mut v, self.resource_arn.as_deref(), id);
-        v.finish()?;
-        let target = target?.ok_or_else(|| ApiError::invalid_parameter("resourceArn is required."))?;
+        let target = resolved(v, target)?;
         let tags = self.tags.unwrap_or_default();
         reserved_tag_keys(tags.keys())?;
         Ok((target, tags.into_iter().collect()))
@@ -83,24 +84,9 @@ pub struct UntagResourceRequest {
 impl UntagResourceRequest {
     pub fn validate(self, id: &Identity) -> Result<(Tagged, Vec<String>), ApiError> {
         let mut v = Violations::new();
-        match &self.tag_keys {
-            None => {
-                v.required("tagKeys", None);
-            }
-            Some(keys) => {
-                v.count("tagKeys", keys.len(), 0, MAX_TAGS);
-                for k in keys {
-                    tag_key(&mut v, k);
-                }
-            }
-        }
+        required_tag_keys(&mut v, "tagKeys", self.tag_keys.as_ref(), 0);
         let target = tagged(&mut v, self.resource_arn.as_deref(), id);
-        v.finish()?;
-        let target = target?.ok_or_else(|| ApiError::invalid_parameter("resourceArn is required."))?;
-        let mut keys = self.tag_keys.unwrap_or_default();
-        keys.sort();
-        keys.dedup();
-        Ok((target, keys))
+        Ok((resolved(v, target)?, unique_keys(self.tag_keys)))
     }
 }
 
@@ -114,8 +100,7 @@ impl ListTagsForResourceRequest {
     pub fn validate(self, id: &Identity) -> Result<Tagged, ApiError> {
         let mut v = Violations::new();
         let target = tagged(&mut v, self.resource_arn.as_deref(), id);
-        v.finish()?;
-        target?.ok_or_else(|| ApiError::invalid_parameter("resourceArn is required."))
+        resolved(v, target)
     }
 }
 

@@ -123,7 +123,7 @@ impl Store {
             let mut boundary: Option<i64> = None;
             for item in page.items {
                 // A chunk's parts are read with their chunk.
-                if get_s(&item, attr::TYPE) == Some(Kind::Part.as_str()) {
+                if Kind::Part.is(&item) {
                     continue;
                 }
                 let meta = ChunkMeta::of(&item)?;
